@@ -1,0 +1,425 @@
+package correlate
+
+import (
+	"bytes"
+	"hash/maphash"
+	"time"
+
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+// Bounds that keep memory flat whatever the input: a day-long outage or a
+// flood of identical lines must not grow the correlator without limit.
+const (
+	maxRing        = 20000 // recent signals kept for lookback
+	maxProxyIndex  = 50000 // recent unmatched proxy errors
+	maxPending     = 50000 // gateway statuses waiting to settle
+	maxTail        = 2000  // signals after an incident's last gateway status
+	maxEvidenceTxt = 2048  // bytes of a cited line
+)
+
+// Correlator groups gateway statuses into incidents and names their causes.
+//
+// Feed it with Observe in time order (lines from several files merged by
+// time; small disorder within Settle is tolerated) and call Tick as time
+// passes; Flush at the end of input closes what is still open. It is not
+// safe for concurrent use: one goroutine owns it.
+type Correlator struct {
+	cfg  Config
+	seed maphash.Seed
+
+	now      time.Time // latest time seen, from events or Tick
+	coverage coverage
+
+	ring    []signal      // recent signals, oldest first
+	index   proxyIndex    // proxy errors waiting to be matched to a gateway status
+	pending []gateway     // gateway statuses waiting to settle, in arrival order
+	perSec  secondCounter // requests per second, for incident request counts
+
+	cur *incident
+	out []Update
+}
+
+// coverage records which kinds of logs were seen at all: absence of a
+// signal only means something when its log was read.
+type coverage struct {
+	nginxError, apacheError, fpm, kernel, access bool
+}
+
+// New returns a Correlator with cfg.
+func New(cfg Config) *Correlator {
+	if cfg.Gap <= 0 {
+		cfg.Gap = DefaultConfig().Gap
+	}
+	if cfg.SplitRun <= 0 {
+		cfg.SplitRun = DefaultConfig().SplitRun
+	}
+	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: secondCounter{m: map[int64]int{}}}
+}
+
+// signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
+type signal struct {
+	t   time.Time
+	typ parsers.Type
+	ev  parsers.Event // cloned: owns its bytes
+	fam family        // for proxy errors
+	evd Evidence
+}
+
+// gateway is one 502/503/504 from an access log.
+type gateway struct {
+	t          time.Time
+	status     int
+	client     uint64 // hash of the client as logged, 0 if none
+	remote     uint64
+	request    uint64 // hash of the request line, 0 if none
+	reqTime    time.Duration
+	upstreamEq bool // $upstream_status logged and ending in the same status
+	upstreamLg bool // $upstream_status logged at all
+	apache     bool
+	fam        family
+	host       string
+	path       string
+	evd        Evidence
+	pseudo     bool // made from a proxy error because no access log was read
+}
+
+// Observe hands one parsed line to the correlator. Lines with a zero time
+// are taken to be at the latest time seen.
+func (c *Correlator) Observe(in Input) {
+	ev := &in.Event
+	t := ev.Time
+	if t.IsZero() {
+		t = c.now
+	}
+	if t.After(c.now) {
+		c.now = t
+	}
+	switch in.Type {
+	case parsers.TypeNginxError:
+		c.coverage.nginxError = true
+	case parsers.TypeApacheError:
+		c.coverage.apacheError = true
+	case parsers.TypePHPFPM:
+		c.coverage.fpm = true
+	case parsers.TypeKernel:
+		c.coverage.kernel = true
+	case parsers.TypeNginxAccess, parsers.TypeApacheAccess:
+		c.coverage.access = true
+	}
+
+	if ev.Kind == parsers.KindAccess {
+		c.perSec.add(t)
+		if ev.IsGateway() {
+			c.addPending(c.gatewayOf(in, t))
+		}
+		c.advance()
+		return
+	}
+	if ev.Signal == parsers.SigNone {
+		c.advance()
+		return
+	}
+	s := signal{t: t, typ: in.Type, ev: ev.Clone(), evd: c.evidence(in, t)}
+	if ev.Kind == parsers.KindProxy {
+		if f, ok := familyOf(ev); ok {
+			s.fam = f
+			c.index.add(c, s)
+			if c.cfg.ProxyErrorsAsRequests {
+				c.addPending(c.pseudoGateway(s, in))
+			}
+		}
+	}
+	c.ring = append(c.ring, s)
+	if len(c.ring) > maxRing {
+		c.ring = append(c.ring[:0], c.ring[len(c.ring)-maxRing/2:]...)
+	}
+	if c.cur != nil {
+		c.cur.addTail(s)
+	}
+	c.advance()
+}
+
+// Tick advances time to now (if later than what was seen) and returns the
+// updates that became due: settled gateway statuses, incidents opened,
+// changed or closed by a quiet gap.
+func (c *Correlator) Tick(now time.Time) []Update {
+	if now.After(c.now) {
+		c.now = now
+	}
+	c.advance()
+	return c.take()
+}
+
+// Flush ends the input: every pending gateway status is classified and every
+// open incident closed.
+func (c *Correlator) Flush() []Update {
+	c.settle(true)
+	if c.cur != nil {
+		c.close()
+	}
+	return c.take()
+}
+
+func (c *Correlator) take() []Update {
+	out := c.out
+	c.out = nil
+	return out
+}
+
+func (c *Correlator) advance() {
+	c.settle(false)
+	if c.cur != nil && c.now.Sub(c.cur.last) > c.cfg.Gap {
+		c.close()
+	}
+	c.prune()
+}
+
+func (c *Correlator) addPending(g gateway) {
+	if len(c.pending) >= maxPending {
+		// Flooded: classify the oldest now rather than drop it.
+		c.classify(c.pending[0])
+		c.pending = c.pending[1:]
+	}
+	c.pending = append(c.pending, g)
+}
+
+// settle classifies gateway statuses whose settle time has passed (all of
+// them when final).
+func (c *Correlator) settle(final bool) {
+	n := 0
+	for _, g := range c.pending {
+		if !final && c.now.Sub(g.t) < c.cfg.Settle {
+			break
+		}
+		c.classify(g)
+		n++
+	}
+	if n > 0 {
+		c.pending = append(c.pending[:0], c.pending[n:]...)
+	}
+}
+
+func (c *Correlator) classify(g gateway) {
+	if !g.pseudo {
+		if p := c.index.match(c, &g); p != nil {
+			g.fam = p.fam
+		}
+	}
+	c.assign(g)
+}
+
+// assign puts a classified gateway status into the open incident, a new
+// one after a quiet gap, or a new one when its failure family changed for
+// SplitRun statuses in a row (one cause followed by another without a gap).
+func (c *Correlator) assign(g gateway) {
+	if c.cur != nil && g.t.Sub(c.cur.last) > c.cfg.Gap {
+		c.close()
+	}
+	if c.cur == nil {
+		c.open(g)
+		return
+	}
+	inc := c.cur
+	if g.t.After(inc.last) {
+		inc.last = g.t
+	}
+	grp := g.fam.group()
+	if grp == inc.dominant() {
+		inc.commitRun()
+		inc.commit(g)
+		c.maybeUpdate()
+		return
+	}
+	if len(inc.run) > 0 && inc.run[0].fam.group() != grp {
+		inc.commitRun()
+	}
+	inc.run = append(inc.run, g)
+	if len(inc.run) >= c.cfg.SplitRun {
+		run := inc.run
+		inc.run = nil
+		c.close()
+		c.open(run[0])
+		for _, r := range run[1:] {
+			c.cur.commit(r)
+			if r.t.After(c.cur.last) {
+				c.cur.last = r.t
+			}
+		}
+	}
+	c.maybeUpdate()
+}
+
+func (c *Correlator) open(g gateway) {
+	inc := newIncident(g)
+	from := g.t.Add(-c.cfg.Lookback)
+	for _, s := range c.ring {
+		if !s.t.Before(from) && !s.t.After(g.t.Add(c.cfg.Lookahead)) {
+			inc.addSignal(s)
+		}
+	}
+	inc.reqFrom = g.t
+	c.cur = inc
+	if c.cfg.Emit {
+		d := c.diagnose(inc)
+		inc.lastCause = d.Cause
+		c.out = append(c.out, Update{State: Opened, Incident: d})
+	}
+}
+
+func (c *Correlator) maybeUpdate() {
+	if !c.cfg.Emit || c.cur == nil {
+		return
+	}
+	inc := c.cur
+	d := c.diagnose(inc)
+	if d.Cause != inc.lastCause || inc.gateways >= 2*inc.reported {
+		inc.lastCause = d.Cause
+		inc.reported = inc.gateways
+		c.out = append(c.out, Update{State: Updated, Incident: d})
+	}
+}
+
+func (c *Correlator) close() {
+	inc := c.cur
+	c.cur = nil
+	inc.commitRun()
+	inc.commitTail(inc.last.Add(c.cfg.Lookahead))
+	d := c.diagnose(inc)
+	d.Closed = true
+	c.out = append(c.out, Update{State: Closed, Incident: d})
+}
+
+// prune forgets what no future incident can use.
+func (c *Correlator) prune() {
+	keep := c.now.Add(-c.cfg.Lookback - c.cfg.Settle)
+	i := 0
+	for i < len(c.ring) && c.ring[i].t.Before(keep) {
+		i++
+	}
+	// Compact only when a good share is stale, so pruning stays O(1) per line.
+	if i > 0 && (i >= len(c.ring)/2 || i >= 1024) {
+		c.ring = append(c.ring[:0], c.ring[i:]...)
+	}
+	c.index.prune(c.now.Add(-c.cfg.MatchWindow - c.cfg.Settle - 5*time.Minute))
+	floor := c.now.Add(-c.cfg.Gap - c.cfg.Settle - time.Minute)
+	if c.cur != nil && c.cur.start.Before(floor) {
+		floor = c.cur.start
+	}
+	c.perSec.prune(floor)
+}
+
+func (c *Correlator) hash(b []byte) uint64 {
+	if len(b) == 0 || (len(b) == 1 && b[0] == '-') {
+		return 0
+	}
+	return maphash.Bytes(c.seed, b)
+}
+
+func (c *Correlator) gatewayOf(in Input, t time.Time) gateway {
+	ev := &in.Event
+	g := gateway{
+		t:       t,
+		status:  ev.Status,
+		client:  c.hash(ev.Client),
+		remote:  c.hash(ev.RemoteAddr),
+		request: c.hash(ev.Request),
+		apache:  in.Type == parsers.TypeApacheAccess,
+		host:    string(ev.Host),
+		path:    pathOf(ev.URI, ev.Request),
+		evd:     c.evidence(in, t),
+	}
+	if ev.RequestTime > 0 {
+		g.reqTime = time.Duration(ev.RequestTime) * time.Microsecond
+	}
+	if us := ev.UpstreamStatus; len(us) > 0 && !bytes.Equal(us, []byte("-")) {
+		g.upstreamLg = true
+		g.upstreamEq = lastStatusIs(us, ev.Status)
+	}
+	return g
+}
+
+func (c *Correlator) pseudoGateway(s signal, in Input) gateway {
+	apache := in.Type == parsers.TypeApacheError
+	return gateway{
+		t:      s.t,
+		status: s.fam.status(apache),
+		apache: apache,
+		fam:    s.fam,
+		host:   string(s.ev.Host),
+		path:   pathOf(s.ev.URI, s.ev.Request),
+		evd:    s.evd,
+		pseudo: true,
+	}
+}
+
+func (c *Correlator) evidence(in Input, t time.Time) Evidence {
+	txt := in.Text
+	if len(txt) > maxEvidenceTxt {
+		txt = txt[:maxEvidenceTxt]
+	}
+	return Evidence{Time: t, Path: in.Path, Line: in.Line, Text: string(bytes.ToValidUTF8(txt, []byte("\uFFFD")))}
+}
+
+// lastStatusIs reports whether the last entry of an $upstream_status list
+// ("502, 504 : 502") equals status.
+func lastStatusIs(us []byte, status int) bool {
+	i := len(us)
+	for i > 0 && us[i-1] == ' ' {
+		i--
+	}
+	j := i
+	for j > 0 && us[j-1] >= '0' && us[j-1] <= '9' {
+		j--
+	}
+	n, ok := parsers.Atoi(us[j:i])
+	return ok && n == status
+}
+
+func pathOf(uri, request []byte) string {
+	p := uri
+	if len(p) == 0 && len(request) > 0 {
+		if i := bytes.IndexByte(request, ' '); i >= 0 {
+			p = request[i+1:]
+			if j := bytes.LastIndexByte(p, ' '); j >= 0 {
+				p = p[:j]
+			}
+		}
+	}
+	if i := bytes.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if len(p) > 200 {
+		p = p[:200]
+	}
+	return string(p)
+}
+
+// secondCounter counts access lines per second.
+type secondCounter struct {
+	m      map[int64]int
+	pruned int64 // prune ran for this second already
+}
+
+func (s *secondCounter) add(t time.Time) { s.m[t.Unix()]++ }
+
+func (s *secondCounter) sum(from, to time.Time) int {
+	n := 0
+	for sec := from.Unix(); sec <= to.Unix(); sec++ {
+		n += s.m[sec]
+	}
+	return n
+}
+
+func (s *secondCounter) prune(before time.Time) {
+	b := before.Unix()
+	if b <= s.pruned {
+		return
+	}
+	s.pruned = b
+	for k := range s.m {
+		if k < b {
+			delete(s.m, k)
+		}
+	}
+}
