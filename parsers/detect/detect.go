@@ -1,0 +1,107 @@
+// Package detect tells a log file's format from its first lines.
+//
+// It is pure: the caller reads the lines and builds the candidate parsers
+// (built-in formats plus any read from a server's config); Detect runs each
+// candidate over the sample and picks the one that parses the most lines,
+// breaking ties by what the file's name suggests and then by order.
+package detect
+
+import (
+	"bytes"
+	"path"
+	"strings"
+
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+// Candidate is one way to read a file.
+type Candidate struct {
+	Type  parsers.Type
+	Name  string // format name, e.g. "combined", "main", "json"
+	Parse parsers.Func
+}
+
+// MinShare is the fraction of sampled non-empty lines a candidate must parse
+// to be chosen; below it the file is "not a log we know".
+const MinShare = 0.5
+
+// Result says which candidate won and how well.
+type Result struct {
+	Index   int // into the candidates; -1 when none qualifies
+	Matched int // sample lines it parsed
+	Sampled int // non-empty sample lines
+}
+
+// Detect picks the candidate for sample, the first lines of the file at
+// name (the name only breaks ties).
+func Detect(name string, sample [][]byte, cands []Candidate) Result {
+	res := Result{Index: -1}
+	hint := Hint(name)
+	bestScore := -1
+	for _, l := range sample {
+		if len(bytes.TrimSpace(l)) > 0 {
+			res.Sampled++
+		}
+	}
+	if res.Sampled == 0 {
+		return res
+	}
+	for i, c := range cands {
+		n := 0
+		for _, l := range sample {
+			if len(bytes.TrimSpace(l)) == 0 {
+				continue
+			}
+			if _, err := c.Parse(l); err == nil {
+				n++
+			}
+		}
+		if float64(n) < MinShare*float64(res.Sampled) {
+			continue
+		}
+		// Parsed lines dominate; the name's hint breaks ties.
+		score := n * 4
+		if hint != "" && c.Type == hint {
+			score += 2
+		} else if hint != "" && sameServer(c.Type, hint) {
+			score++
+		}
+		if score > bestScore {
+			bestScore, res.Index, res.Matched = score, i, n
+		}
+	}
+	return res
+}
+
+// Hint returns the type a file's name suggests, or "".
+func Hint(name string) parsers.Type {
+	p := strings.ToLower(name)
+	base := path.Base(strings.ReplaceAll(p, "\\", "/"))
+	apache := strings.Contains(p, "apache") || strings.Contains(p, "httpd")
+	switch {
+	case strings.Contains(base, "fpm") || strings.Contains(base, "php"):
+		return parsers.TypePHPFPM
+	case strings.Contains(base, "kern") || strings.Contains(base, "dmesg") || strings.Contains(base, "kmsg"):
+		return parsers.TypeKernel
+	case strings.Contains(base, "error"):
+		if apache {
+			return parsers.TypeApacheError
+		}
+		return parsers.TypeNginxError
+	case strings.Contains(base, "access") || strings.Contains(base, "request"):
+		if apache {
+			return parsers.TypeApacheAccess
+		}
+		return parsers.TypeNginxAccess
+	}
+	return ""
+}
+
+func sameServer(a, b parsers.Type) bool {
+	return strings.SplitN(string(a), "_", 2)[0] == strings.SplitN(string(b), "_", 2)[0]
+}
+
+// IsAccess reports whether t is an access-log type.
+func IsAccess(t parsers.Type) bool {
+	return t == parsers.TypeNginxAccess || t == parsers.TypeApacheAccess
+}

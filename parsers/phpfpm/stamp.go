@@ -1,0 +1,192 @@
+package phpfpm
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+// bracketTime parses php-fpm's own stamp "[20-Nov-2026 10:01:02] " or, at
+// log_level = debug, "[20-Nov-2026 10:01:02.123456] ". It returns the time
+// in loc and the rest of the line after "] ".
+func bracketTime(b []byte, loc *time.Location) (time.Time, []byte, bool) {
+	if len(b) < 22 || b[0] != '[' || b[3] != '-' || b[7] != '-' || b[12] != ' ' || b[15] != ':' || b[18] != ':' {
+		return time.Time{}, nil, false
+	}
+	day, ok1 := parsers.Digits(b[1:3])
+	mon, ok2 := parsers.Month(b[4:7])
+	year, ok3 := parsers.Digits(b[8:12])
+	hh, ok4 := parsers.Digits(b[13:15])
+	mm, ok5 := parsers.Digits(b[16:18])
+	ss, ok6 := parsers.Digits(b[19:21])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !parsers.ValidClock(year, mon, day, hh, mm, ss) {
+		return time.Time{}, nil, false
+	}
+	i, nsec := 21, 0
+	if b[i] == '.' {
+		j := i + 1
+		for j < len(b) && j < i+10 && b[j] >= '0' && b[j] <= '9' {
+			nsec = nsec*10 + int(b[j]-'0')
+			j++
+		}
+		if j == i+1 {
+			return time.Time{}, nil, false
+		}
+		for k := j - i - 1; k < 9; k++ {
+			nsec *= 10
+		}
+		i = j
+	}
+	if i >= len(b) || b[i] != ']' {
+		return time.Time{}, nil, false
+	}
+	rest := b[i+1:]
+	if len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	return time.Date(year, mon, day, hh, mm, ss, nsec, loc), rest, true
+}
+
+// syslogHeader is the prefix a syslog daemon or journalctl puts before the
+// message: "Nov 20 10:01:02 host tag[pid]: " (classic, no year and no zone)
+// or "2026-11-20T10:01:02.123456+00:00 host tag[pid]: " (RFC 3339 as rsyslog
+// writes it, or journalctl -o short-iso's "+0000").
+type syslogHeader struct {
+	t      time.Time
+	noYear bool
+	noZone bool
+	tag    []byte
+	pid    int
+	msg    []byte
+}
+
+// parseSyslog splits a syslog line. ok is false when b does not start with
+// one of the two stamps followed by a host and a "tag[pid]:" or "tag:".
+func parseSyslog(b []byte, o parsers.Options) (h syslogHeader, ok bool) {
+	var rest []byte
+	switch {
+	case len(b) > 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ':
+		mon, okm := parsers.Month(b[0:3])
+		dd := b[4:6]
+		if dd[0] == ' ' {
+			dd = dd[1:]
+		}
+		day, okd := parsers.Digits(dd)
+		hh, ok1 := parsers.Digits(b[7:9])
+		mm, ok2 := parsers.Digits(b[10:12])
+		ss, ok3 := parsers.Digits(b[13:15])
+		year := o.InferYear(mon)
+		if !(okm && okd && ok1 && ok2 && ok3) || !parsers.ValidClock(year, mon, day, hh, mm, ss) {
+			return h, false
+		}
+		h.t = time.Date(year, mon, day, hh, mm, ss, 0, o.Loc())
+		h.noYear, h.noZone = true, true
+		rest = b[16:]
+	default:
+		t, r, _, okt := isoTime(b)
+		if !okt || len(r) == 0 || r[0] != ' ' {
+			return h, false
+		}
+		h.t = t
+		rest = r[1:]
+	}
+	sp := bytes.IndexByte(rest, ' ')
+	if sp <= 0 {
+		return h, false
+	}
+	rest = rest[sp+1:] // skip the host
+	colon := bytes.IndexByte(rest, ':')
+	if colon <= 0 || colon+1 >= len(rest) || rest[colon+1] != ' ' {
+		return h, false
+	}
+	tag := rest[:colon]
+	if tag[len(tag)-1] == ']' {
+		lb := bytes.LastIndexByte(tag, '[')
+		if lb <= 0 {
+			return h, false
+		}
+		pid, okp := parsers.Atoi(tag[lb+1 : len(tag)-1])
+		if !okp {
+			return h, false
+		}
+		h.pid = pid
+		tag = tag[:lb]
+	}
+	if bytes.IndexByte(tag, ' ') >= 0 {
+		return h, false
+	}
+	h.tag = tag
+	h.msg = rest[colon+2:]
+	return h, true
+}
+
+// isoTime parses "2026-11-20T10:01:02" with an optional fraction ('.' or
+// ',') and a zone "Z", "+00:00" or "+0000". The result is in UTC (a fixed
+// zone would allocate); comma reports a ',' fraction (dmesg --time-format iso).
+func isoTime(b []byte) (t time.Time, rest []byte, comma bool, ok bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return t, nil, false, false
+	}
+	year, ok1 := parsers.Digits(b[0:4])
+	mon, ok2 := parsers.Digits(b[5:7])
+	day, ok3 := parsers.Digits(b[8:10])
+	hh, ok4 := parsers.Digits(b[11:13])
+	mm, ok5 := parsers.Digits(b[14:16])
+	ss, ok6 := parsers.Digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !parsers.ValidClock(year, time.Month(mon), day, hh, mm, ss) {
+		return t, nil, false, false
+	}
+	i, nsec := 19, 0
+	if b[i] == '.' || b[i] == ',' {
+		comma = b[i] == ','
+		j := i + 1
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			if j < i+10 {
+				nsec = nsec*10 + int(b[j]-'0')
+			}
+			j++
+		}
+		if j == i+1 {
+			return t, nil, false, false
+		}
+		for k := j - i - 1; k < 9; k++ {
+			nsec *= 10
+		}
+		i = j
+	}
+	if i >= len(b) {
+		return t, nil, false, false
+	}
+	off := 0
+	switch b[i] {
+	case 'Z':
+		i++
+	case '+', '-':
+		neg := b[i] == '-'
+		z := b[i+1:]
+		var zh, zm int
+		var okh, okm bool
+		switch {
+		case len(z) >= 5 && z[2] == ':':
+			zh, okh = parsers.Digits(z[0:2])
+			zm, okm = parsers.Digits(z[3:5])
+			i += 6
+		case len(z) >= 4:
+			zh, okh = parsers.Digits(z[0:2])
+			zm, okm = parsers.Digits(z[2:4])
+			i += 5
+		}
+		if !okh || !okm || zh > 23 || zm > 59 {
+			return t, nil, false, false
+		}
+		off = zh*3600 + zm*60
+		if neg {
+			off = -off
+		}
+	default:
+		return t, nil, false, false
+	}
+	t = time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, time.UTC).Add(-time.Duration(off) * time.Second)
+	return t, b[i:], comma, true
+}
