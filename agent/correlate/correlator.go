@@ -36,8 +36,9 @@ type Correlator struct {
 	pending []gateway     // gateway statuses waiting to settle, in arrival order
 	perSec  secondCounter // requests per second, for incident request counts
 
-	cur *incident
-	out []Update
+	cur       *incident
+	out       []Update
+	prunedSec int64
 }
 
 // coverage records which kinds of logs were seen at all: absence of a
@@ -86,7 +87,7 @@ type gateway struct {
 
 // Observe hands one parsed line to the correlator. Lines with a zero time
 // are taken to be at the latest time seen.
-func (c *Correlator) Observe(in Input) {
+func (c *Correlator) Observe(in *Input) {
 	ev := &in.Event
 	t := ev.Time
 	if t.IsZero() {
@@ -168,11 +169,17 @@ func (c *Correlator) take() []Update {
 }
 
 func (c *Correlator) advance() {
-	c.settle(false)
+	if len(c.pending) > 0 {
+		c.settle(false)
+	}
 	if c.cur != nil && c.now.Sub(c.cur.last) > c.cfg.Gap {
 		c.close()
 	}
-	c.prune()
+	// Pruning works in whole seconds: once per second of log time is enough.
+	if sec := c.now.Unix(); sec != c.prunedSec {
+		c.prunedSec = sec
+		c.prune()
+	}
 }
 
 func (c *Correlator) addPending(g gateway) {
@@ -235,7 +242,12 @@ func (c *Correlator) assign(g gateway) {
 		inc.commitRun()
 	}
 	inc.run = append(inc.run, g)
-	if len(inc.run) >= c.cfg.SplitRun {
+	if len(inc.run) >= c.cfg.SplitRun && inc.gateways < c.cfg.SplitRun {
+		// A handful of statuses before a change of family are its prelude
+		// (the requests in flight when php-fpm stopped are reset, then
+		// connections are refused): one incident, not two.
+		inc.commitRun()
+	} else if len(inc.run) >= c.cfg.SplitRun {
 		run := inc.run
 		inc.run = nil
 		c.close()
@@ -316,7 +328,7 @@ func (c *Correlator) hash(b []byte) uint64 {
 	return maphash.Bytes(c.seed, b)
 }
 
-func (c *Correlator) gatewayOf(in Input, t time.Time) gateway {
+func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 	ev := &in.Event
 	g := gateway{
 		t:       t,
@@ -339,7 +351,7 @@ func (c *Correlator) gatewayOf(in Input, t time.Time) gateway {
 	return g
 }
 
-func (c *Correlator) pseudoGateway(s signal, in Input) gateway {
+func (c *Correlator) pseudoGateway(s signal, in *Input) gateway {
 	apache := in.Type == parsers.TypeApacheError
 	return gateway{
 		t:      s.t,
@@ -353,7 +365,7 @@ func (c *Correlator) pseudoGateway(s signal, in Input) gateway {
 	}
 }
 
-func (c *Correlator) evidence(in Input, t time.Time) Evidence {
+func (c *Correlator) evidence(in *Input, t time.Time) Evidence {
 	txt := in.Text
 	if len(txt) > maxEvidenceTxt {
 		txt = txt[:maxEvidenceTxt]
@@ -395,15 +407,34 @@ func pathOf(uri, request []byte) string {
 	return string(p)
 }
 
-// secondCounter counts access lines per second.
+// secondCounter counts access lines per second. Log time mostly moves
+// forward, so the common case is an increment of the last slot; the rare
+// line from the past (up to the pruned floor) lands in the map.
 type secondCounter struct {
-	m      map[int64]int
-	pruned int64 // prune ran for this second already
+	m       map[int64]int
+	lastSec int64
+	lastN   int
 }
 
-func (s *secondCounter) add(t time.Time) { s.m[t.Unix()]++ }
+func (s *secondCounter) add(t time.Time) {
+	sec := t.Unix()
+	if sec == s.lastSec {
+		s.lastN++
+		return
+	}
+	s.flush()
+	s.lastSec, s.lastN = sec, 1
+}
+
+func (s *secondCounter) flush() {
+	if s.lastN > 0 {
+		s.m[s.lastSec] += s.lastN
+		s.lastN = 0
+	}
+}
 
 func (s *secondCounter) sum(from, to time.Time) int {
+	s.flush()
 	n := 0
 	for sec := from.Unix(); sec <= to.Unix(); sec++ {
 		n += s.m[sec]
@@ -413,10 +444,6 @@ func (s *secondCounter) sum(from, to time.Time) int {
 
 func (s *secondCounter) prune(before time.Time) {
 	b := before.Unix()
-	if b <= s.pruned {
-		return
-	}
-	s.pruned = b
 	for k := range s.m {
 		if k < b {
 			delete(s.m, k)

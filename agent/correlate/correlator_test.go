@@ -69,7 +69,7 @@ func run(t *testing.T, cfg Config, in []Input) []Incident {
 	c := New(cfg)
 	var out []Incident
 	for _, i := range in {
-		c.Observe(i)
+		c.Observe(&i)
 		for _, u := range c.Tick(i.Event.Time) {
 			if u.State == Closed {
 				out = append(out, u.Incident)
@@ -319,7 +319,7 @@ func TestStreamingOpensBeforeClose(t *testing.T) {
 	var s scenario
 	s.failing(0, 3, time.Second, 502, parsers.SigConnectRefused, "connect() failed (111: Connection refused)")
 	for _, in := range s.in {
-		c.Observe(in)
+		c.Observe(&in)
 	}
 	ups := c.Tick(t0.Add(2*time.Second + cfg.Settle))
 	if len(ups) == 0 || ups[0].State != Opened || ups[0].Incident.Cause != CauseUpstreamDown {
@@ -351,5 +351,20 @@ func TestProxyErrorsAsRequests(t *testing.T) {
 	got := run(t, cfg, s.in)
 	if len(got) != 1 || got[0].Cause != CauseUpstreamDown || got[0].Statuses["502"] != 5 {
 		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestPreludeOfOtherFamilyJoinsIncident(t *testing.T) {
+	var s scenario
+	sec := time.Second
+	s.fpm(9*sec, parsers.Event{Signal: parsers.SigFPMStopping}, "NOTICE: Terminating ...")
+	s.failing(10*sec, 1, sec, 502, parsers.SigResetByPeer, "recv() failed (104: Connection reset by peer)")
+	s.failing(11*sec, 10, sec/2, 502, parsers.SigConnectRefused, "connect() failed (111: Connection refused)")
+	got := run(t, DefaultConfig(), s.in)
+	if len(got) != 1 || got[0].Cause != CauseUpstreamDown || got[0].Statuses["502"] != 11 {
+		for _, g := range got {
+			t.Logf("%s %v", g.Cause, g.Statuses)
+		}
+		t.Fatalf("want one upstream_down incident of 11")
 	}
 }

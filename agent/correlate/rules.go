@@ -433,7 +433,7 @@ func applicationErrorRule(c *Correlator, inc *incident) (verdict, bool) {
 		conf, why = 0.6, "$upstream_status shows the upstream's own status (no proxy error log was read to confirm)"
 	}
 	return verdict{CauseApplicationError, conf,
-		fmt.Sprintf("the application itself answered %s; %s", statusPhrase(inc), why),
+		fmt.Sprintf("the application itself answered with these statuses (%s); %s", statusPhrase(inc), why),
 		"Not an origin infrastructure failure: the application returned the status (maintenance mode, an unhealthy dependency, an explicit http_response_code(502/503)). Check the application's own logs for these requests.",
 		nil}, true
 }
@@ -523,11 +523,22 @@ func pickExit(a *agg, sigs ...int) []Evidence {
 	return out
 }
 
+// topUpstream is the upstream most errors name, as an admin would write it:
+// "unix:/run/php/php8.2-fpm.sock" or "127.0.0.1:9000" (nginx logs
+// "fastcgi://unix:/run/php/php8.2-fpm.sock:").
 func topUpstream(a *agg) string {
-	if t := topCounts(a.upstreams, 1); len(t) > 0 {
-		return t[0].Value
+	t := topCounts(a.upstreams, 1)
+	if len(t) == 0 {
+		return ""
 	}
-	return ""
+	u := t[0].Value
+	if i := strings.Index(u, "://"); i >= 0 && (strings.HasPrefix(u, "fastcgi") || strings.HasPrefix(u, "uwsgi") || strings.HasPrefix(u, "scgi")) {
+		u = u[i+3:]
+	}
+	if strings.HasPrefix(u, "unix:") {
+		u = strings.TrimSuffix(u, ":")
+	}
+	return u
 }
 
 // upstreamProcess reports whether a process name looks like something a

@@ -1,0 +1,79 @@
+package analyze
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLineReader: lines across chunk boundaries, CRLF, a last line without
+// newline, an over-long line cut and flagged, and gzip all come out whole.
+func TestLineReader(t *testing.T) {
+	long := strings.Repeat("x", MaxLine+500)
+	edge := strings.Repeat("y", chunkSize-3) // ends right around a chunk boundary
+	lines := []string{"first", "crlf\r", edge, "after-edge", long, "after-long", strings.Repeat("z", MaxLine-10), "last-no-newline"}
+	content := strings.Join(lines, "\n")
+	want := []string{"first", "crlf", edge, "after-edge", long[:MaxLine], "after-long", strings.Repeat("z", MaxLine-10), "last-no-newline"}
+	wantLong := []bool{false, false, false, false, true, false, false, false}
+
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.log")
+	if err := os.WriteFile(plain, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(content))
+	zw.Close()
+	gzPath := filepath.Join(dir, "a.log.1.gz")
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{plain, gzPath} {
+		lr, err := openLines(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			got, err := lr.next()
+			if err != nil {
+				t.Fatalf("%s line %d: %v", p, i+1, err)
+			}
+			if string(got) != w || lr.tooLong != wantLong[i] {
+				t.Fatalf("%s line %d: got %d bytes (tooLong %v), want %d (%v)", p, i+1, len(got), lr.tooLong, len(w), wantLong[i])
+			}
+		}
+		if _, err := lr.next(); err != io.EOF {
+			t.Fatalf("%s: want EOF, got %v", p, err)
+		}
+		if lr.n != int64(len(want)) {
+			t.Errorf("%s: counted %d lines", p, lr.n)
+		}
+		lr.Close()
+	}
+}
+
+func TestLineReaderCloseEarly(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.log")
+	os.WriteFile(p, bytes.Repeat([]byte("line\n"), 3*chunkSize), 0o644)
+	lr, err := openLines(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr.next()
+	if err := lr.Close(); err != nil { // must not hang with chunks still in flight
+		t.Fatal(err)
+	}
+}
+
+func TestBadGzip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.log.gz")
+	os.WriteFile(p, []byte("not gzip at all\n"), 0o644)
+	if _, err := openLines(p); err == nil || !strings.Contains(err.Error(), "x.log.gz") {
+		t.Fatalf("want an error naming the file, got %v", err)
+	}
+}

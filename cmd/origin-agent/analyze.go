@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/origin-agent/origin-agent/agent/analyze"
+	"github.com/origin-agent/origin-agent/agent/report"
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		format     = fs.String("format", "text", "output format: text or json")
+		nginxConf  = fs.String("nginx-conf", "", "nginx config `FILE` to learn log_formats and access_log paths from")
+		apacheConf = fs.String("apache-conf", "", "apache config `FILE` to learn LogFormats and CustomLog paths from")
+		gap        = fs.Duration("gap", 60*time.Second, "quiet time that ends an incident")
+		since      = fs.String("since", "", "ignore lines before this `TIME` (RFC 3339, or 2006-01-02[ 15:04[:05]] in UTC)")
+		until      = fs.String("until", "", "ignore lines after this `TIME`")
+		tz         = fs.String("tz", "", "time `ZONE` of logs whose stamps carry none (default: the access log's offset, else local time)")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: origin-agent analyze [flags] [TYPE=]PATH...\n\n"+
+			"PATH is a log file (rotated and .gz too) or a directory. TYPE is one of\n  %s\n"+
+			"and is detected from the content when omitted.\n\nFlags:\n", typeNames())
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	opts := analyze.Options{Args: fs.Args(), NginxConf: *nginxConf, ApacheConf: *apacheConf, Gap: *gap,
+		Log: func(f string, a ...any) { fmt.Fprintf(stderr, "origin-agent analyze: "+f+"\n", a...) }}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "origin-agent analyze: --format must be text or json, not %q\n", *format)
+		return exitUsage
+	}
+	if *gap <= 0 {
+		fmt.Fprintf(stderr, "origin-agent analyze: --gap must be positive\n")
+		return exitUsage
+	}
+	var err error
+	if opts.Since, err = parseTime(*since); err != nil {
+		fmt.Fprintf(stderr, "origin-agent analyze: --since: %v\n", err)
+		return exitUsage
+	}
+	if opts.Until, err = parseTime(*until); err != nil {
+		fmt.Fprintf(stderr, "origin-agent analyze: --until: %v\n", err)
+		return exitUsage
+	}
+	if *tz != "" {
+		if opts.Location, err = time.LoadLocation(*tz); err != nil {
+			fmt.Fprintf(stderr, "origin-agent analyze: --tz: %v\n", err)
+			return exitUsage
+		}
+	}
+	if len(opts.Args) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	res, err := analyze.Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "origin-agent analyze: %v\n", strings.TrimPrefix(err.Error(), analyze.ErrUsage.Error()+": "))
+		return exitUsage
+	}
+	if *format == "json" {
+		err = report.AnalysisJSON(stdout, res)
+	} else {
+		err = report.AnalysisText(stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "origin-agent analyze: writing the report: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+func typeNames() string {
+	var s []string
+	for _, t := range parsers.Types {
+		s = append(s, string(t))
+	}
+	return strings.Join(s, " ")
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read %q as a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z)", s)
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// expectations reads examples/expected.txt: "<case> <cause>..." per line,
+// "none" for a case that must yield no incident.
+func expectations(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if fields[1] == "none" {
+			want[fields[0]] = nil
+		} else {
+			want[fields[0]] = fields[1:]
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("%s lists no cases", path)
+	}
+	return want
+}
+
+type analysisDoc struct {
+	Schema string `json:"schema"`
+	Files  []struct {
+		Path    string `json:"path"`
+		Type    string `json:"type"`
+		Lines   int    `json:"lines"`
+		Parsed  int    `json:"parsed"`
+		Skipped int    `json:"skipped"`
+	} `json:"files"`
+	Incidents []struct {
+		Case     string `json:"case"`
+		Cause    string `json:"cause"`
+		Summary  string `json:"summary"`
+		Evidence []struct {
+			Path string `json:"path"`
+			Line int    `json:"line"`
+			Text string `json:"text"`
+		} `json:"evidence"`
+		Statuses map[string]int `json:"statuses"`
+	} `json:"incidents"`
+}
+
+func analyzeJSON(t *testing.T, args ...string) analysisDoc {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"analyze", "--format", "json"}, args...), &out, &errb)
+	if code != exitOK {
+		t.Fatalf("analyze %v: exit %d: %s", args, code, errb.String())
+	}
+	var doc analysisDoc
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out.String())
+	}
+	if doc.Schema != "origin-agent/analysis/v1" {
+		t.Fatalf("schema %q", doc.Schema)
+	}
+	return doc
+}
+
+// checkCases asserts that every case in dir gets exactly the expected causes.
+func checkCases(t *testing.T, dir string, want map[string][]string) {
+	t.Helper()
+	doc := analyzeJSON(t, dir)
+	got := map[string][]string{}
+	for _, inc := range doc.Incidents {
+		got[inc.Case] = append(got[inc.Case], inc.Cause)
+		if len(inc.Evidence) == 0 && inc.Cause != "application_error_status" && inc.Cause != "unknown" {
+			t.Errorf("%s: %s without evidence", inc.Case, inc.Cause)
+		}
+	}
+	for name, causes := range want {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("case %s: %v", name, err)
+			continue
+		}
+		if strings.Join(got[name], " ") != strings.Join(causes, " ") {
+			t.Errorf("case %s: causes %v, want %v", name, got[name], causes)
+			for _, inc := range doc.Incidents {
+				if inc.Case == name {
+					t.Logf("  %s: %s", inc.Cause, inc.Summary)
+				}
+			}
+		}
+	}
+	for _, f := range doc.Files {
+		if f.Lines > 0 && f.Skipped*10 > f.Lines {
+			t.Errorf("%s: %d of %d lines skipped", f.Path, f.Skipped, f.Lines)
+		}
+	}
+}
+
+// TestExamples: analyze names the right cause for every committed incident,
+// and none for the healthy run.
+func TestExamples(t *testing.T) {
+	checkCases(t, "../../examples", expectations(t, "../../examples/expected.txt"))
+}
+
+// TestExamplesFresh produces the incidents anew with real nginx, php-fpm,
+// apache and the kernel's OOM killer (examples/generate.sh), then analyzes
+// them: the engine is checked against logs it has never seen.
+func TestExamplesFresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the real-server run")
+	}
+	need := []string{"nginx", "php-fpm8.2", "apache2", "curl"}
+	var missing []string
+	for _, b := range need {
+		if _, err := exec.LookPath(b); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if os.Geteuid() != 0 || len(missing) > 0 {
+		msg := "needs root and " + strings.Join(need, ", ") + " (missing: " + strings.Join(missing, ", ") + ")"
+		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
+			t.Fatal("ORIGIN_AGENT_E2E=1 but " + msg)
+		}
+		t.Skip(msg)
+	}
+	out := t.TempDir()
+	cmd := exec.CommandContext(context.Background(), "bash", "../../examples/generate.sh", "--out", out)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("generate.sh: %v\n%s", err, log.String())
+	}
+	t.Logf("generate.sh:\n%s", lastLines(log.String(), 40))
+	checkCases(t, out, expectations(t, "../../examples/expected.txt"))
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
