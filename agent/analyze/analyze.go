@@ -236,7 +236,7 @@ func walkFiles(dir string) ([]string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() && looksLikeLogName(p) {
 			files = append(files, p)
 		}
 		return nil

@@ -25,6 +25,9 @@ type Candidate struct {
 // to be chosen; below it the file is "not a log we know".
 const MinShare = 0.5
 
+// A candidate qualifies when it parses at least MinShare of the sampled
+// lines and at least one in ten carries a time stamp.
+
 // Result says which candidate won and how well.
 type Result struct {
 	Index   int // into the candidates; -1 when none qualifies
@@ -47,20 +50,26 @@ func Detect(name string, sample [][]byte, cands []Candidate) Result {
 		return res
 	}
 	for i, c := range cands {
-		n := 0
+		n, stamped := 0, 0
 		for _, l := range sample {
 			if len(bytes.TrimSpace(l)) == 0 {
 				continue
 			}
-			if _, err := c.Parse(l); err == nil {
+			if ev, err := c.Parse(l); err == nil {
 				n++
+				if !ev.Time.IsZero() || ev.Monotonic != 0 || ev.Seq != 0 {
+					stamped++
+				}
 			}
 		}
-		if float64(n) < MinShare*float64(res.Sampled) {
+		// Some formats accept unstamped continuation lines (kernel
+		// dictionaries, slowlog stacks); a file of nothing but those (a
+		// config file, a README) is not a log.
+		if float64(n) < MinShare*float64(res.Sampled) || stamped == 0 || stamped*10 < res.Sampled {
 			continue
 		}
-		// Parsed lines dominate; the name's hint breaks ties.
-		score := n * 4
+		// Stamped lines dominate, then parsed ones; the name's hint breaks ties.
+		score := stamped*8 + n*4
 		if hint != "" && c.Type == hint {
 			score += 2
 		} else if hint != "" && sameServer(c.Type, hint) {

@@ -1,0 +1,77 @@
+package detect_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/origin-agent/origin-agent/parsers"
+	"github.com/origin-agent/origin-agent/parsers/apache"
+	"github.com/origin-agent/origin-agent/parsers/detect"
+	"github.com/origin-agent/origin-agent/parsers/kernel"
+	"github.com/origin-agent/origin-agent/parsers/nginx"
+	"github.com/origin-agent/origin-agent/parsers/phpfpm"
+)
+
+func candidates() []detect.Candidate {
+	o := parsers.Options{}
+	return []detect.Candidate{
+		{Type: parsers.TypeNginxAccess, Name: "combined", Parse: nginx.NewAccess(nginx.Combined(), o)},
+		{Type: parsers.TypeNginxAccess, Name: "json", Parse: nginx.NewJSONAccess(o)},
+		{Type: parsers.TypeApacheAccess, Name: "combined", Parse: apache.NewAccess(apache.Combined(), o)},
+		{Type: parsers.TypeNginxError, Name: "nginx", Parse: nginx.NewError(o)},
+		{Type: parsers.TypeApacheError, Name: "apache", Parse: apache.NewError(o)},
+		{Type: parsers.TypePHPFPM, Name: "php-fpm", Parse: phpfpm.New(o)},
+		{Type: parsers.TypeKernel, Name: "kernel", Parse: kernel.New(o)},
+	}
+}
+
+func TestDetect(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines string
+		want  parsers.Type // "" = not a log
+	}{
+		{"access.log", `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`, parsers.TypeNginxAccess},
+		{"x.log", `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`, parsers.TypeNginxAccess},
+		{"apache2/access.log", `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`, parsers.TypeApacheAccess},
+		{"app.log", `{"time_iso8601":"2026-11-20T10:01:02+00:00","status":502,"request":"GET / HTTP/1.1"}`, parsers.TypeNginxAccess},
+		{"e.log", `2026/11/20 10:01:02 [error] 12#12: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: _, request: "GET / HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "x"`, parsers.TypeNginxError},
+		{"e.log", `[Fri Nov 20 10:01:02.123456 2026] [proxy_fcgi:error] [pid 12:tid 34] [client 1.2.3.4:5] AH01079: failed to make connection to backend: 127.0.0.1`, parsers.TypeApacheError},
+		{"f.log", `[20-Nov-2026 10:01:02] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it`, parsers.TypePHPFPM},
+		{"k.log", `2026-11-20T10:01:02,123456+00:00 Memory cgroup out of memory: Killed process 4121 (php-fpm8.2) total-vm:1kB`, parsers.TypeKernel},
+		{"nginx.conf", "server {\n    listen 80;\n    root /var/www;\n}", ""},
+		{"README", "# Title\n\nSome text about logs.\n", ""},
+		{"garbage", "\x00\x01\x02\xff\xfe binary", ""},
+	}
+	for _, tc := range cases {
+		var sample [][]byte
+		for _, l := range strings.Split(tc.lines, "\n") {
+			sample = append(sample, []byte(l))
+		}
+		cands := candidates()
+		r := detect.Detect(tc.name, sample, cands)
+		var got parsers.Type
+		if r.Index >= 0 {
+			got = cands[r.Index].Type
+		}
+		if got != tc.want {
+			t.Errorf("%s %q: got %q, want %q", tc.name, tc.lines[:min(40, len(tc.lines))], got, tc.want)
+		}
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	f.Add("access.log", `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`)
+	f.Add("kern.log", "Nov 20 10:01:02 web kernel: Out of memory: Killed process 1 (x)")
+	f.Fuzz(func(t *testing.T, name, text string) {
+		var sample [][]byte
+		for _, l := range strings.Split(text, "\n") {
+			sample = append(sample, []byte(l))
+		}
+		cands := candidates()
+		r := detect.Detect(name, sample, cands)
+		if r.Index >= len(cands) || r.Matched > r.Sampled {
+			t.Fatalf("bad result %+v", r)
+		}
+	})
+}
