@@ -19,8 +19,8 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 }
 
 const (
-	ok502 = `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET /x.php HTTP/1.1" 502 157 "-" "curl/8.0"`
-	ok200 = `203.0.113.7 - - [20/Nov/2026:10:01:01 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`
+	ok502  = `203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] "GET /x.php HTTP/1.1" 502 157 "-" "curl/8.0"`
+	ok200  = `203.0.113.7 - - [20/Nov/2026:10:01:01 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`
 	err111 = `2026/11/20 10:01:02 [error] 12#12: *5 connect() to unix:/run/php/php8.2-fpm.sock failed (111: Connection refused) while connecting to upstream, client: 203.0.113.7, server: _, request: "GET /x.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "x"`
 )
 
