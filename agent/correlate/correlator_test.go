@@ -220,6 +220,30 @@ func TestCauses(t *testing.T) {
 			want: []Cause{CausePoolExhausted, CauseUpstreamDown},
 		},
 		{
+			name: "OOM kill of the php-fpm master, then refusals",
+			build: func(s *scenario) {
+				s.healthy(0, 30*sec, sec)
+				s.kernel(30*sec, parsers.Event{Signal: parsers.SigOOMKill, ChildPID: 900, Process: []byte("php-fpm8.2")},
+					"Out of memory: Killed process 900 (php-fpm8.2)")
+				s.failing(31*sec, 10, sec/2, 502, parsers.SigConnectRefused, "connect() failed (111: Connection refused)")
+			},
+			want:    []Cause{CauseOOMKill},
+			contain: "stopped accepting",
+		},
+		{
+			name: "apache: a full backlog (errno 11) is pool exhaustion, not a dead upstream",
+			build: func(s *scenario) {
+				for i := 0; i < 6; i++ {
+					at := time.Duration(i) * sec
+					s.add(parsers.TypeApacheError, parsers.Event{Time: t0.Add(at), Kind: parsers.KindProxy, Signal: parsers.SigApacheNoSocket, Errno: 11,
+						Client: []byte("203.0.113.9")}, "(11)Resource temporarily unavailable: [client 203.0.113.9:5] AH02454: FCGI: attempt to connect to Unix domain socket /run/php/php8.2-fpm.sock (localhost:8000) failed")
+					s.add(parsers.TypeApacheAccess, parsers.Event{Time: t0.Add(at), Kind: parsers.KindAccess, Status: 503,
+						Client: []byte("203.0.113.9"), RemoteAddr: []byte("203.0.113.9"), RequestTime: -1}, "203.0.113.9 - - \"GET / HTTP/1.1\" 503")
+				}
+			},
+			want: []Cause{CausePoolExhausted},
+		},
+		{
 			name: "healthy traffic yields nothing",
 			build: func(s *scenario) {
 				s.healthy(0, 600*sec, sec/4)

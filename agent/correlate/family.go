@@ -45,7 +45,17 @@ func (f family) group() family {
 // that say nothing about a failed request.
 func familyOf(ev *parsers.Event) (family, bool) {
 	switch ev.Signal {
-	case parsers.SigConnectRefused, parsers.SigConnectNoSocket, parsers.SigApacheConnectFailed, parsers.SigApacheNoSocket:
+	case parsers.SigApacheConnectFailed, parsers.SigApacheNoSocket:
+		// Apache names the errno in front: "(11)Resource temporarily
+		// unavailable: AH02454" is a full backlog, not a dead upstream.
+		switch ev.Errno {
+		case 11:
+			return famPool, true
+		case 13:
+			return famPerm, true
+		}
+		return famDown, true
+	case parsers.SigConnectRefused, parsers.SigConnectNoSocket:
 		return famDown, true
 	case parsers.SigConnectAgain:
 		return famPool, true

@@ -112,6 +112,9 @@ func (c *Correlator) decide(inc *incident) verdict {
 		if inc.sig.proxyFam[famDown] == 0 && inc.fams[famDown] == 0 {
 			return noLiveUpstreamsRule(inc)
 		}
+		if v, ok := oomTookUpstreamDown(inc); ok {
+			return v
+		}
 		return upstreamDownRule(c, inc)
 	case famTimeout:
 		if v, ok := poolExhaustedRule(inc); ok {
@@ -181,6 +184,25 @@ func upstreamDownRule(c *Correlator, inc *incident) verdict {
 	}
 	fix += "; consider `Restart=on-failure` for the upstream's systemd unit."
 	return verdict{CauseUpstreamDown, conf, s, fix, ev}
+}
+
+// oomTookUpstreamDown: when the OOM killer took the upstream's master (or
+// every worker), connections are refused afterwards; the refusal is the
+// symptom and the OOM kill the cause.
+func oomTookUpstreamDown(inc *incident) (verdict, bool) {
+	a := &inc.sig
+	for _, o := range a.ooms {
+		if !upstreamProcess(o.process) || o.t.After(inc.last) {
+			continue
+		}
+		s := fmt.Sprintf("%s %d was killed by the kernel OOM killer and the upstream stopped accepting connections; %s",
+			nonEmpty(o.process, "process"), o.pid, statusPhrase(inc))
+		fix := "Memory ran out: give the service more memory or lower pm.max_children / PHP's memory_limit so the pool fits, " +
+			"and make the upstream restart by itself (`Restart=on-failure` in its systemd unit)."
+		ev := append(pick(a, parsers.SigOOMKill, parsers.SigOOMConstraint), pick(a, parsers.SigConnectRefused, parsers.SigConnectNoSocket, parsers.SigApacheConnectFailed, parsers.SigApacheNoSocket)...)
+		return verdict{CauseOOMKill, 0.8, s, fix, ev}, true
+	}
+	return verdict{}, false
 }
 
 func noLiveUpstreamsRule(inc *incident) verdict {

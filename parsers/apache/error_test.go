@@ -101,3 +101,23 @@ func TestErrorNoMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestProxyHTTPCodes(t *testing.T) {
+	p := NewError(parsers.Options{})
+	cases := []struct {
+		line string
+		want parsers.Signal
+	}{
+		{`[Fri Nov 20 10:01:02.123456 2026] [proxy:error] [pid 12:tid 34] (111)Connection refused: AH00957: HTTP: attempt to connect to 127.0.0.1:8080 (127.0.0.1:8080) failed`, parsers.SigApacheConnectFailed},
+		{`[Fri Nov 20 10:01:02.123456 2026] [proxy_http:error] [pid 12:tid 34] [client 1.2.3.4:5] AH01114: HTTP: failed to make connection to backend: 127.0.0.1`, parsers.SigApacheConnectFailed},
+		{`[Fri Nov 20 10:01:02.123456 2026] [proxy_http:error] [pid 12:tid 34] (104)Connection reset by peer: [client 1.2.3.4:5] AH01102: error reading status line from remote server 127.0.0.1:8080`, parsers.SigResetByPeer},
+		{`[Fri Nov 20 10:01:02.123456 2026] [proxy_http:error] [pid 12:tid 34] (70007)The timeout specified has expired: [client 1.2.3.4:5] AH01102: error reading status line from remote server 127.0.0.1:8080`, parsers.SigApacheTimeout},
+		{`[Fri Nov 20 10:01:02.123456 2026] [proxy:error] [pid 12:tid 34] [client 1.2.3.4:5] AH00898: Error reading from remote server returned by /app`, parsers.SigNone},
+	}
+	for _, tc := range cases {
+		ev, err := p([]byte(tc.line))
+		if err != nil || ev.Signal != tc.want {
+			t.Errorf("%s\n got %v (%v), want %v", tc.line, ev.Signal, err, tc.want)
+		}
+	}
+}

@@ -38,7 +38,9 @@ func classify(ev *parsers.Event, line []byte) {
 		case 2454: // FCGI: attempt to connect to Unix domain socket /run/php/x.sock (localhost:8000) failed
 			ev.Signal = parsers.SigApacheNoSocket
 			setUpstream(ev, between(msg, "Unix domain socket ", " ("))
-		case 1075: // Error dispatching request to …
+		case 1114, 940: // HTTP: failed to make connection to backend / disabled connection for (host)
+			ev.Signal = parsers.SigApacheConnectFailed
+		case 1075, 1102, 898: // Error dispatching request to … / error reading status line / Error reading from remote server (mod_proxy_http)
 			switch ev.Errno {
 			case aprTimeup:
 				ev.Signal = parsers.SigApacheTimeout
@@ -47,7 +49,9 @@ func classify(ev *parsers.Event, line []byte) {
 			case aprEOF:
 				ev.Signal = parsers.SigPrematurelyClosed
 			case 0:
-				ev.Signal = parsers.SigApacheTimeout
+				if n != 898 { // AH00898 without a status only repeats the failure before it
+					ev.Signal = parsers.SigApacheTimeout
+				}
 			}
 		case 1067, 1068: // Failed to read FastCGI header / Got bogus version N
 			ev.Signal = parsers.SigApacheBadHeader
