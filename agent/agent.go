@@ -1,0 +1,399 @@
+// Package agent is the live daemon behind `origin-agent run`: it tails the
+// web server, php-fpm and kernel logs, feeds the correlator the analyze
+// command uses, runs periodic checks, and hands findings to the sinks.
+//
+// Data flow (DESIGN.md): sources → parsers → one correlator goroutine →
+// findings → sinks. A line's position is committed only after the
+// correlator accepted its event; a finding is acknowledged only after its
+// sink confirmed it.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/origin-agent/origin-agent/agent/correlate"
+	"github.com/origin-agent/origin-agent/agent/finding"
+	"github.com/origin-agent/origin-agent/agent/positions"
+	"github.com/origin-agent/origin-agent/agent/source"
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+// Watch is one log file to tail, with the parser for its lines.
+type Watch struct {
+	Path   string
+	Type   parsers.Type
+	Format string // access-log format name, for display
+	Parse  parsers.Func
+}
+
+// Emitter receives findings. Emit returns once the finding is durably
+// accepted (written, or spooled for a network sink); an error means it was
+// not, and the agent logs it and goes on (a finding is never worth a crash).
+type Emitter interface {
+	Emit(ctx context.Context, f finding.Finding) error
+}
+
+// Options configure an Agent. Zero values take defaults.
+type Options struct {
+	Host     string
+	StateDir string // positions.json lives here
+	Watches  []Watch
+	// Kernel supplies kernel records as parsed inputs (kmsg, journal or a
+	// file); nil means no kernel source.
+	Kernel InputSource
+	// Extra sources of inputs (cgroup OOM counters, …).
+	Extra []InputSource
+	// Checks run every CheckInterval and report check findings.
+	Checks        []Check
+	CheckInterval time.Duration
+
+	Correlate     correlate.Config
+	TickInterval  time.Duration // how often the correlator is ticked; default 250ms
+	SyncInterval  time.Duration // positions sync; default 2s
+	MetricsListen string        // "" disables /metrics and /healthz
+
+	Emitters []Emitter
+	Log      *slog.Logger
+	Registry *prometheus.Registry // default: a new one
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+	// Ready is called once the sources are started (sd_notify READY=1).
+	Ready func()
+}
+
+// InputSource produces inputs for the correlator on its own goroutine.
+// Run sends on out until ctx ends, selecting on ctx.Done() for every send,
+// and returns nil on cancellation; it never closes out. ack, when not nil,
+// is called by the agent after the input was accepted.
+type InputSource interface {
+	Name() string
+	Run(ctx context.Context, out chan<- Item) error
+}
+
+// Item is one input in flight with its acknowledgement.
+type Item struct {
+	Input correlate.Input
+	Ack   func()
+}
+
+// Check is a periodic probe of the host. Run returns the current state of
+// each thing it checks; the agent turns changes into findings.
+type Check interface {
+	Name() string
+	Run(ctx context.Context) []CheckResult
+}
+
+// CheckResult is one checked thing: ok, or failing with a cause.
+type CheckResult struct {
+	ID          string // stable: "listener.443", "upstream.unix:/run/php/php8.2-fpm.sock"
+	OK          bool
+	Cause       correlate.Cause
+	Summary     string
+	Remediation string
+	Evidence    []correlate.Evidence
+}
+
+// Agent is the daemon. Create it with New and call Run once.
+type Agent struct {
+	opt     Options
+	log     *slog.Logger
+	metrics *metrics
+	store   *positions.Store
+	now     func() time.Time
+
+	mu       sync.Mutex
+	ready    bool
+	failing  map[string]failingCheck
+	updSeq   map[string]int
+	lastTick time.Time
+}
+
+type failingCheck struct {
+	since time.Time
+	res   CheckResult
+}
+
+// New validates opt and opens the positions store.
+func New(opt Options) (*Agent, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.TickInterval <= 0 {
+		opt.TickInterval = 250 * time.Millisecond
+	}
+	if opt.SyncInterval <= 0 {
+		opt.SyncInterval = 2 * time.Second
+	}
+	if opt.CheckInterval <= 0 {
+		opt.CheckInterval = 10 * time.Second
+	}
+	if opt.Correlate.Gap <= 0 {
+		opt.Correlate = correlate.DefaultConfig()
+		// Live lines arrive within a poll interval of being written: a
+		// gateway status need not wait long for its proxy error.
+		opt.Correlate.Settle = time.Second
+	}
+	opt.Correlate.Emit = true
+	if opt.Host == "" {
+		opt.Host, _ = os.Hostname()
+	}
+	if opt.Registry == nil {
+		opt.Registry = prometheus.NewRegistry()
+	}
+	if opt.StateDir == "" {
+		return nil, errors.New("agent: no state directory")
+	}
+	if err := os.MkdirAll(opt.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	posPath := filepath.Join(opt.StateDir, "positions.json")
+	store, err := positions.Open(posPath)
+	if err != nil {
+		// A corrupt positions file must not keep the agent down: start
+		// fresh (from the end of each file) and say so.
+		opt.Log.Error("positions file unreadable, starting fresh", "path", posPath, "err", err)
+		store = positions.New(posPath)
+	}
+	return &Agent{
+		opt: opt, log: opt.Log, store: store, now: opt.Now,
+		metrics: newMetrics(opt.Registry),
+		failing: map[string]failingCheck{},
+		updSeq:  map[string]int{},
+	}, nil
+}
+
+// Run tails, correlates and checks until ctx ends, then flushes positions
+// and returns nil. It returns an error only when it cannot start (e.g. the
+// metrics address is taken).
+func (a *Agent) Run(ctx context.Context) error {
+	var srv *http.Server
+	if a.opt.MetricsListen != "" {
+		ln, err := net.Listen("tcp", a.opt.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listen %s: %w", a.opt.MetricsListen, err)
+		}
+		srv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		a.log.Info("metrics listening", "addr", ln.Addr().String())
+	}
+
+	items := make(chan Item, 4096)
+	var wg sync.WaitGroup
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	storeDone := make(chan struct{})
+	go func() {
+		defer close(storeDone)
+		err := a.store.Run(runCtx, a.opt.SyncInterval, func(err error) {
+			a.log.Error("positions sync", "err", err)
+		})
+		if err != nil {
+			a.log.Error("final positions sync", "err", err)
+		}
+	}()
+
+	for _, w := range a.opt.Watches {
+		w := w
+		src, err := source.NewFile(w.Path, a.store, source.Options{Logger: a.log})
+		if err != nil {
+			a.log.Error("cannot watch file", "path", w.Path, "err", err)
+			continue
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := src.Run(runCtx); err != nil {
+				a.log.Error("file source stopped", "path", w.Path, "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			a.pumpFile(runCtx, w, src, items)
+		}()
+	}
+	sources := append([]InputSource(nil), a.opt.Extra...)
+	if a.opt.Kernel != nil {
+		sources = append(sources, a.opt.Kernel)
+	}
+	for _, s := range sources {
+		s := s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Run(runCtx, items); err != nil {
+				a.log.Error("source stopped", "source", s.Name(), "err", err)
+			}
+		}()
+	}
+	a.mu.Lock()
+	a.ready = true
+	a.mu.Unlock()
+	if a.opt.Ready != nil {
+		a.opt.Ready()
+	}
+	a.log.Info("agent running", "files", len(a.opt.Watches), "sources", len(sources), "checks", len(a.opt.Checks))
+
+	a.loop(runCtx, items)
+
+	cancel()
+	wg.Wait()
+	<-storeDone // Store.Run syncs once more when its context ends
+	if srv != nil {
+		shut, c := context.WithTimeout(context.Background(), time.Second)
+		srv.Shutdown(shut)
+		c()
+	}
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// pumpFile parses the lines of one file source and hands them on.
+func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, out chan<- Item) {
+	lines := a.metrics.lines.WithLabelValues(string(w.Type), w.Path)
+	bad := a.metrics.parseErrors.WithLabelValues(string(w.Type), w.Path)
+	for l := range src.Lines() {
+		lines.Inc()
+		l := l
+		ev, err := w.Parse(l.Text)
+		if err != nil {
+			bad.Inc()
+			src.Commit(l) // an unparseable line is handled by counting it
+			continue
+		}
+		if ev.Time.IsZero() {
+			ev.Time = a.now()
+		}
+		it := Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: func() { src.Commit(l) }}
+		select {
+		case out <- it:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// loop owns the correlator: it observes inputs, ticks it with the wall
+// clock, runs the checks, and emits findings.
+func (a *Agent) loop(ctx context.Context, items <-chan Item) {
+	corr := correlate.New(a.opt.Correlate)
+	tick := time.NewTicker(a.opt.TickInterval)
+	defer tick.Stop()
+	checkC := make(chan []CheckResult, 1)
+	go a.runChecks(ctx, checkC)
+	for {
+		select {
+		case <-ctx.Done():
+			// Incidents still open are reported as they stand: a restart
+			// re-reads from the saved positions and reopens them.
+			return
+		case it := <-items:
+			corr.Observe(&it.Input)
+			if it.Ack != nil {
+				it.Ack()
+			}
+		case <-tick.C:
+			now := a.now()
+			a.emitUpdates(ctx, corr.Tick(now))
+		case res := <-checkC:
+			a.checkResults(ctx, res)
+		}
+	}
+}
+
+func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
+	for _, u := range ups {
+		seq := 0
+		if u.State == correlate.Updated {
+			a.updSeq[u.Incident.ID]++
+			seq = a.updSeq[u.Incident.ID]
+		}
+		if u.State == correlate.Closed {
+			delete(a.updSeq, u.Incident.ID)
+			a.metrics.incidents.WithLabelValues(string(u.Incident.Cause)).Inc()
+		}
+		a.emit(ctx, finding.FromIncident(a.opt.Host, u, seq))
+	}
+}
+
+func (a *Agent) emit(ctx context.Context, f finding.Finding) {
+	a.metrics.findings.WithLabelValues(string(f.Kind), string(f.State), string(f.Cause)).Inc()
+	a.log.Info("finding", "id", f.ID, "state", f.State, "cause", f.Cause, "summary", f.Summary)
+	for _, e := range a.opt.Emitters {
+		if err := e.Emit(ctx, f); err != nil {
+			a.log.Error("emit finding", "id", f.ID, "err", err)
+		}
+	}
+}
+
+func (a *Agent) runChecks(ctx context.Context, out chan<- []CheckResult) {
+	if len(a.opt.Checks) == 0 {
+		return
+	}
+	t := time.NewTicker(a.opt.CheckInterval)
+	defer t.Stop()
+	for {
+		var all []CheckResult
+		for _, c := range a.opt.Checks {
+			all = append(all, c.Run(ctx)...)
+		}
+		select {
+		case out <- all:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// checkResults turns check states into findings: one when a check turns
+// bad, one when it turns good again.
+func (a *Agent) checkResults(ctx context.Context, res []CheckResult) {
+	now := a.now()
+	for _, r := range res {
+		prev, wasFailing := a.failing[r.ID]
+		switch {
+		case !r.OK && !wasFailing:
+			a.failing[r.ID] = failingCheck{since: now, res: r}
+			a.emit(ctx, finding.FromCheck(a.opt.Host, r.ID, r.Cause, finding.StateFailing, now, now, r.Summary, r.Remediation, r.Evidence))
+		case r.OK && wasFailing:
+			delete(a.failing, r.ID)
+			a.emit(ctx, finding.FromCheck(a.opt.Host, r.ID, prev.res.Cause, finding.StateResolved, prev.since, now,
+				"resolved: "+prev.res.Summary, prev.res.Remediation, nil))
+		}
+	}
+}
+
+func (a *Agent) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metrics.handler(a.opt.Registry))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		ok := a.ready
+		a.mu.Unlock()
+		if !ok {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}

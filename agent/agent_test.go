@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/origin-agent/origin-agent/agent/correlate"
+	"github.com/origin-agent/origin-agent/agent/finding"
+	"github.com/origin-agent/origin-agent/parsers"
+	"github.com/origin-agent/origin-agent/parsers/nginx"
+)
+
+// collect is an Emitter that keeps findings for assertions.
+type collect struct {
+	mu sync.Mutex
+	fs []finding.Finding
+	ch chan finding.Finding
+}
+
+func newCollect() *collect { return &collect{ch: make(chan finding.Finding, 100)} }
+
+func (c *collect) Emit(_ context.Context, f finding.Finding) error {
+	c.mu.Lock()
+	c.fs = append(c.fs, f)
+	c.mu.Unlock()
+	c.ch <- f
+	return nil
+}
+
+// wait returns the first finding matching ok within d.
+func (c *collect) wait(t *testing.T, d time.Duration, ok func(finding.Finding) bool) (finding.Finding, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-c.ch:
+			if ok(f) {
+				return f, time.Since(start)
+			}
+		case <-deadline:
+			t.Fatalf("no matching finding within %v; got %d findings", d, len(c.fs))
+			return finding.Finding{}, 0
+		}
+	}
+}
+
+func appendLine(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.WriteString(f, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// TestLivePipeline: lines appended to real files while the agent runs make
+// an incident that opens within seconds of the first 502 and closes after
+// the gap, and positions survive a restart without re-reporting.
+func TestLivePipeline(t *testing.T) {
+	dir := t.TempDir()
+	access := filepath.Join(dir, "access.log")
+	errlog := filepath.Join(dir, "error.log")
+	appendLine(t, access, `198.51.100.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`)
+	appendLine(t, errlog, `2026/11/20 10:00:00 [notice] 1#1: start worker processes`)
+
+	out := newCollect()
+	cfg := correlate.DefaultConfig()
+	cfg.Gap = 2 * time.Second
+	cfg.Settle = 500 * time.Millisecond
+	opt := Options{
+		StateDir: filepath.Join(dir, "state"),
+		Host:     "web1",
+		Watches: []Watch{
+			{Path: access, Type: parsers.TypeNginxAccess, Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
+			{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
+		},
+		Correlate:     cfg,
+		MetricsListen: "127.0.0.1:0",
+		Emitters:      []Emitter{out},
+		Log:           testLog(t),
+	}
+	a, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(600 * time.Millisecond) // sources choose their start (end of file)
+
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		ts := now
+		client := fmt.Sprintf("203.0.113.%d", i+1)
+		appendLine(t, errlog, ts.Local().Format("2006/01/02 15:04:05")+` [error] 12#12: *`+fmt.Sprint(i+5)+` connect() to unix:/run/php/php8.2-fpm.sock failed (111: Connection refused) while connecting to upstream, client: `+client+`, server: _, request: "GET /x.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "example.com"`)
+		appendLine(t, access, client+` - - [`+ts.UTC().Format("02/Jan/2006:15:04:05 -0700")+`] "GET /x.php HTTP/1.1" 502 157 "-" "curl/8.0"`)
+	}
+	written := time.Now()
+	opened, latency := out.wait(t, 5*time.Second, func(f finding.Finding) bool { return f.State == finding.StateOpened })
+	t.Logf("opened after %v (from the last line written): %s", latency, opened.Summary)
+	if opened.Cause != correlate.CauseUpstreamDown || opened.Host != "web1" || opened.Schema != finding.Schema {
+		t.Errorf("opened finding: %+v", opened)
+	}
+	closed, _ := out.wait(t, 10*time.Second, func(f finding.Finding) bool { return f.State == finding.StateClosed })
+	if closed.IncidentID != opened.IncidentID || closed.Statuses["502"] != 3 || closed.ID == opened.ID {
+		t.Errorf("closed finding: %+v (opened id %s)", closed, opened.IncidentID)
+	}
+	_ = written
+
+	// /healthz and /metrics answer.
+	// (the listener address is chosen by the kernel: read it from the log is
+	// not needed, the handler is tested directly)
+	rec := httpGet(t, a.httpHandler(), "/healthz")
+	if !strings.Contains(rec, "ok") {
+		t.Errorf("healthz: %q", rec)
+	}
+	if m := httpGet(t, a.httpHandler(), "/metrics"); !strings.Contains(m, `origin_agent_incidents_total{cause="upstream_down"} 1`) ||
+		!strings.Contains(m, "origin_agent_lines_read_total") {
+		t.Errorf("metrics lack counters:\n%s", m)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s of cancel")
+	}
+
+	// Restart: positions were flushed, nothing is re-read, nothing re-reported.
+	out2 := newCollect()
+	opt.Emitters = []Emitter{out2}
+	opt.MetricsListen = ""
+	a2, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	a2.Run(ctx2)
+	if len(out2.fs) != 0 {
+		t.Errorf("after restart %d findings were re-reported: %+v", len(out2.fs), out2.fs)
+	}
+}
+
+func httpGet(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", path, nil)
+	w := &respRecorder{header: http.Header{}}
+	h.ServeHTTP(w, req)
+	return w.body.String()
+}
+
+type respRecorder struct {
+	header http.Header
+	body   strings.Builder
+	code   int
+}
+
+func (r *respRecorder) Header() http.Header         { return r.header }
+func (r *respRecorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *respRecorder) WriteHeader(c int)           { r.code = c }
+
+// TestCheckFindings: a check turning bad emits a failing finding once, and a
+// resolved one when it turns good.
+func TestCheckFindings(t *testing.T) {
+	a, err := New(Options{StateDir: t.TempDir(), Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newCollect()
+	a.opt.Emitters = []Emitter{out}
+	bad := CheckResult{ID: "listener.443", Cause: correlate.CauseListenerDown, Summary: "nothing listens on :443"}
+	a.checkResults(context.Background(), []CheckResult{bad})
+	a.checkResults(context.Background(), []CheckResult{bad})
+	a.checkResults(context.Background(), []CheckResult{{ID: "listener.443", OK: true}})
+	if len(out.fs) != 2 || out.fs[0].State != finding.StateFailing || out.fs[1].State != finding.StateResolved ||
+		out.fs[0].IncidentID != out.fs[1].IncidentID || out.fs[0].Cause != correlate.CauseListenerDown || out.fs[1].Cause != correlate.CauseListenerDown {
+		t.Fatalf("findings: %+v", out.fs)
+	}
+}

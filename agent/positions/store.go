@@ -1,0 +1,355 @@
+// Package positions is the agent's checkpoint store: for each tailed file
+// generation (path + device + inode + content fingerprint) the offset just
+// after the last line the pipeline has handled.
+//
+// The store is in memory and written to one JSON file by Sync, atomically
+// (temporary file in the same directory, mode 0600, fsync, rename, fsync of
+// the directory), so a crash at any moment leaves either the old or the new
+// file, never a torn one. Run syncs periodically and once more when its
+// context ends. All methods are safe for concurrent use.
+package positions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entry is one saved position.
+type Entry struct {
+	Key
+	Offset int64
+}
+
+// Store holds positions in memory and persists them with Sync.
+type Store struct {
+	path string
+
+	mu      sync.Mutex
+	entries map[Key]int64
+	dirty   bool
+	loaded  time.Time // modification time of the file Open read
+
+	syncMu sync.Mutex // serialises writers of the file
+	// beforeRename runs after the temporary file is written and synced and
+	// before it is renamed over the store; tests use it to simulate a crash.
+	beforeRename func(tmp string) error
+}
+
+// Open loads the store at path. A missing file gives an empty store (first
+// start); an unreadable or malformed file is an error naming it, and the
+// caller may decide to start fresh with New.
+func Open(path string) (*Store, error) {
+	s := New(path)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read positions %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		s.loaded = fi.ModTime()
+	}
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("parse positions %s: %w (move it away to start fresh)", path, err)
+	}
+	if f.Version != fileVersion {
+		return nil, fmt.Errorf("parse positions %s: unsupported version %d (want %d)", path, f.Version, fileVersion)
+	}
+	for i, p := range f.Positions {
+		k, off, err := p.decode()
+		if err != nil {
+			return nil, fmt.Errorf("parse positions %s: entry %d: %w", path, i, err)
+		}
+		s.entries[k] = off
+	}
+	return s, nil
+}
+
+// New returns an empty store that Sync writes to path.
+func New(path string) *Store {
+	return &Store{path: path, entries: make(map[Key]int64)}
+}
+
+// Loaded is when the file Open read was last written (zero when there
+// was none): anything changed on disk after it happened while no
+// checkpoint was taken.
+func (s *Store) Loaded() time.Time { return s.loaded }
+
+// Path is the file the store is written to.
+func (s *Store) Path() string { return s.path }
+
+// Get returns the offset saved for exactly k (fingerprint included).
+func (s *Store) Get(k Key) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	off, ok := s.entries[k]
+	return off, ok
+}
+
+// Find returns every entry saved under path, whatever its inode or
+// fingerprint, ordered by inode and then by fingerprint length (longest
+// last). The source uses it on start to resume rotated generations.
+func (s *Store) Find(path string) []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Entry
+	for k, off := range s.entries {
+		if k.Path == path {
+			out = append(out, Entry{Key: k, Offset: off})
+		}
+	}
+	slices.SortFunc(out, compareEntries)
+	return out
+}
+
+// Set records that everything before off in k was handled. It only moves
+// an entry forward: a smaller offset for an existing key is ignored (use
+// Reset to move back). Negative offsets are ignored.
+func (s *Store) Set(k Key, off int64) {
+	if off < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.entries[k]; ok && cur >= off {
+		return
+	}
+	s.entries[k] = off
+	s.dirty = true
+}
+
+// Reset sets the offset of k unconditionally.
+func (s *Store) Reset(k Key, off int64) {
+	if off < 0 {
+		off = 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[k] = off
+	s.dirty = true
+}
+
+// Remove forgets k.
+func (s *Store) Remove(k Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries[k]; ok {
+		delete(s.entries, k)
+		s.dirty = true
+	}
+}
+
+// Len is the number of entries.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// Sync writes the store to its file atomically. It writes nothing when
+// nothing changed since the last successful Sync (or Open).
+func (s *Store) Sync() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+
+	s.mu.Lock()
+	if !s.dirty {
+		s.mu.Unlock()
+		return nil
+	}
+	data, err := s.marshalLocked()
+	s.dirty = false
+	s.mu.Unlock()
+	if err == nil {
+		err = s.write(data)
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.dirty = true // try again next time
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Run calls Sync every interval until ctx ends, then once more. It returns
+// the error of that final Sync; errors of periodic syncs are retried on the
+// next tick and reported through onErr when it is not nil.
+func (s *Store) Run(ctx context.Context, every time.Duration, onErr func(error)) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.Sync()
+		case <-t.C:
+			if err := s.Sync(); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+func (s *Store) marshalLocked() ([]byte, error) {
+	f := file{Version: fileVersion, Positions: make([]jsonEntry, 0, len(s.entries))}
+	list := make([]Entry, 0, len(s.entries))
+	for k, off := range s.entries {
+		list = append(list, Entry{Key: k, Offset: off})
+	}
+	slices.SortFunc(list, compareEntries)
+	for _, e := range list {
+		f.Positions = append(f.Positions, encode(e))
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode positions: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// write replaces s.path with data: temp file in the same directory (so the
+// rename is atomic), 0600, fsync, rename, fsync of the directory (so the
+// rename itself survives a power loss).
+func (s *Store) write(data []byte) error {
+	dir, base := filepath.Split(s.path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write positions %s: %w", s.path, err)
+	}
+	tmpName := tmp.Name()
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(tmpName)
+		return fmt.Errorf("write positions %s: %w", s.path, err)
+	}
+	// CreateTemp makes 0600 already; Chmod states it and ignores umask.
+	if err := tmp.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if s.beforeRename != nil {
+		if err := s.beforeRename(tmpName); err != nil {
+			os.Remove(tmpName)
+			return fmt.Errorf("write positions %s: %w", s.path, err)
+		}
+	}
+	if err := os.Rename(tmpName, s.path); err != nil {
+		os.Remove(tmpName)
+		return fmt.Errorf("write positions %s: %w", s.path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write positions %s: sync dir: %w", s.path, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("write positions %s: sync dir: %w", s.path, err)
+	}
+	return nil
+}
+
+func compareEntries(a, b Entry) int {
+	if c := cmpStr(a.Path, b.Path); c != 0 {
+		return c
+	}
+	if c := cmpU(a.Dev, b.Dev); c != 0 {
+		return c
+	}
+	if c := cmpU(a.Ino, b.Ino); c != 0 {
+		return c
+	}
+	if c := cmpU(uint64(a.FP.Len), uint64(b.FP.Len)); c != 0 {
+		return c
+	}
+	if c := cmpU(a.FP.Sum, b.FP.Sum); c != 0 {
+		return c
+	}
+	return cmpU(uint64(a.Offset), uint64(b.Offset))
+}
+
+func cmpStr(a, b string) int { return strings.Compare(a, b) }
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+const fileVersion = 1
+
+// file is the on-disk shape:
+//
+//	{"version":1,"positions":[{"path":"/var/log/nginx/access.log","dev":2049,
+//	  "inode":1234,"fingerprint":"fnv1a64:0123456789abcdef","fingerprint_len":1024,"offset":5678}]}
+type file struct {
+	Version   int         `json:"version"`
+	Positions []jsonEntry `json:"positions"`
+}
+
+type jsonEntry struct {
+	Path           string `json:"path"`
+	Dev            uint64 `json:"dev"`
+	Inode          uint64 `json:"inode"`
+	Fingerprint    string `json:"fingerprint"`
+	FingerprintLen int    `json:"fingerprint_len"`
+	Offset         int64  `json:"offset"`
+}
+
+const fpPrefix = "fnv1a64:"
+
+func encode(e Entry) jsonEntry {
+	return jsonEntry{
+		Path: e.Path, Dev: e.Dev, Inode: e.Ino,
+		Fingerprint:    fpPrefix + fmt.Sprintf("%016x", e.FP.Sum),
+		FingerprintLen: e.FP.Len,
+		Offset:         e.Offset,
+	}
+}
+
+func (j jsonEntry) decode() (Key, int64, error) {
+	if j.Path == "" {
+		return Key{}, 0, errors.New("empty path")
+	}
+	if j.Offset < 0 {
+		return Key{}, 0, fmt.Errorf("negative offset %d", j.Offset)
+	}
+	if j.FingerprintLen < 0 || j.FingerprintLen > FingerprintSize {
+		return Key{}, 0, fmt.Errorf("fingerprint_len %d out of range 0..%d", j.FingerprintLen, FingerprintSize)
+	}
+	hex, ok := strings.CutPrefix(j.Fingerprint, fpPrefix)
+	if !ok {
+		return Key{}, 0, fmt.Errorf("fingerprint %q: want %s<16 hex digits>", j.Fingerprint, fpPrefix)
+	}
+	sum, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil || len(hex) != 16 {
+		return Key{}, 0, fmt.Errorf("fingerprint %q: want %s<16 hex digits>", j.Fingerprint, fpPrefix)
+	}
+	k := Key{Path: j.Path, Dev: j.Dev, Ino: j.Inode, FP: Fingerprint{Sum: sum, Len: j.FingerprintLen}}
+	return k, j.Offset, nil
+}

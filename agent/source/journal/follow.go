@@ -1,0 +1,257 @@
+// Package journal follows the kernel messages systemd-journald stored, by
+// running `journalctl -k -f -o json`. It is the agent's fallback kernel
+// source when /dev/kmsg is not readable (kernel.dmesg_restrict and no
+// CAP_SYSLOG: journalctl only needs the systemd-journal group).
+//
+// The position is the journal cursor of the last entry handled; a
+// restarted journalctl resumes with --after-cursor, and a CursorFile keeps
+// it across agent restarts.
+package journal
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrUnavailable is returned (wrapped) by Run when the journalctl command
+// cannot be started at all (not installed): use another kernel source.
+var ErrUnavailable = errors.New("journalctl is not available: install systemd or set sources.kernel to a kern.log path")
+
+// Options configure a Follower. The zero value runs journalctl from PATH
+// and starts at the end of the journal.
+type Options struct {
+	// Command is the program and leading arguments to run; the follow
+	// arguments are appended. Default ["journalctl"]. Tests put a fake here.
+	Command []string
+	// Cursor resumes after this entry. Empty: CursorFile's content, else
+	// start with new entries only.
+	Cursor string
+	// CursorFile, when set, is read at start and rewritten (atomically,
+	// mode 0600) at most every SaveEvery and whenever journalctl stops.
+	CursorFile string
+	SaveEvery  time.Duration // default 1 s
+	// RestartDelay is the pause before journalctl is started again after
+	// it exited. Default 1 s.
+	RestartDelay time.Duration
+	Logger       *slog.Logger // default slog.Default()
+}
+
+// Follower runs journalctl and turns its output into Entries.
+type Follower struct {
+	o   Options
+	log *slog.Logger
+
+	mu       sync.Mutex
+	cursor   string
+	saved    string
+	lastSave time.Time
+}
+
+// New returns a Follower. It reads o.CursorFile when o.Cursor is empty; a
+// missing file is not an error.
+func New(o Options) (*Follower, error) {
+	if len(o.Command) == 0 {
+		o.Command = []string{"journalctl"}
+	}
+	if o.SaveEvery <= 0 {
+		o.SaveEvery = time.Second
+	}
+	if o.RestartDelay <= 0 {
+		o.RestartDelay = time.Second
+	}
+	f := &Follower{o: o, log: o.Logger, cursor: o.Cursor}
+	if f.log == nil {
+		f.log = slog.Default()
+	}
+	if f.cursor == "" && o.CursorFile != "" {
+		b, err := os.ReadFile(o.CursorFile)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read cursor file: %w", err)
+		}
+		f.cursor = strings.TrimSpace(string(b))
+	}
+	f.saved = f.cursor
+	return f, nil
+}
+
+// Cursor returns the cursor of the last entry sent (or the start cursor).
+func (f *Follower) Cursor() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cursor
+}
+
+// Args returns the arguments appended to Command for a follow from
+// cursor ("" = from the end).
+func Args(cursor string) []string {
+	args := []string{"-k", "-f", "-o", "json", "--all", "--no-pager"}
+	if cursor == "" {
+		return append(args, "--lines=0")
+	}
+	return append(args, "--after-cursor="+cursor)
+}
+
+// Run follows the journal and sends each kernel entry to out until ctx is
+// cancelled. When journalctl exits it is started again after RestartDelay,
+// after the last cursor sent, so no entry is lost or repeated.
+//
+// Contract: Run never closes out; every send selects on ctx.Done(). On
+// cancellation Run stops journalctl, saves the cursor and returns
+// ctx.Err(). It returns an error wrapping ErrUnavailable at once if the
+// command cannot be started. Lines that do not parse are logged and
+// skipped. The cursor advances only after an entry was sent.
+func (f *Follower) Run(ctx context.Context, out chan<- Entry) error {
+	defer f.save(true)
+	for {
+		err := f.runOnce(ctx, out)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("start %s: %w: %w", f.o.Command[0], ErrUnavailable, err)
+		}
+		f.save(true)
+		f.log.Warn("journal: journalctl stopped; restarting", "error", err, "after", f.o.RestartDelay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(f.o.RestartDelay):
+		}
+	}
+}
+
+func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
+	args := append(append([]string{}, f.o.Command[1:]...), Args(f.Cursor())...)
+	cmd := exec.CommandContext(ctx, f.o.Command[0], args...)
+	cmd.WaitDelay = 2 * time.Second
+	stderr := &tailBuffer{max: 2048}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("journalctl stdout: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var sendErr error
+	for sc.Scan() {
+		e, err := ParseEntry(sc.Bytes())
+		if err != nil {
+			f.log.Warn("journal: skipping a line that does not parse", "error", err)
+			continue
+		}
+		select {
+		case out <- e:
+		case <-ctx.Done():
+			sendErr = ctx.Err()
+		}
+		if sendErr != nil {
+			break
+		}
+		if e.Cursor != "" {
+			f.mu.Lock()
+			f.cursor = e.Cursor
+			f.mu.Unlock()
+			f.save(false)
+		}
+	}
+	scanErr := sc.Err()
+	if scanErr != nil {
+		io.Copy(io.Discard, stdout) // let journalctl finish writing before Wait
+	}
+	waitErr := cmd.Wait()
+	switch {
+	case sendErr != nil:
+		return sendErr
+	case scanErr != nil:
+		return fmt.Errorf("read journalctl output: %w", scanErr)
+	case waitErr != nil:
+		return fmt.Errorf("journalctl: %w: %s", waitErr, strings.TrimSpace(stderr.String()))
+	}
+	return fmt.Errorf("journalctl exited: %s", strings.TrimSpace(stderr.String()))
+}
+
+// save writes the cursor file when the cursor changed, at most every
+// SaveEvery unless force.
+func (f *Follower) save(force bool) {
+	if f.o.CursorFile == "" {
+		return
+	}
+	f.mu.Lock()
+	cur := f.cursor
+	due := cur != f.saved && (force || time.Since(f.lastSave) >= f.o.SaveEvery)
+	f.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := writeAtomic(f.o.CursorFile, []byte(cur+"\n")); err != nil {
+		f.log.Warn("journal: cannot save the cursor", "error", err)
+		return
+	}
+	f.mu.Lock()
+	f.saved, f.lastSave = cur, time.Now()
+	f.mu.Unlock()
+}
+
+// writeAtomic replaces path with data through a temporary file and rename.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written (journalctl's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}

@@ -1,0 +1,165 @@
+package kmsg
+
+// Tests against the real /dev/kmsg. They need root (to write the marker
+// and, with dmesg_restrict=1, to read) and skip otherwise unless
+// ORIGIN_AGENT_E2E=1, where they must run.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
+		t.Fatal("ORIGIN_AGENT_E2E=1 but not root: this test writes to /dev/kmsg")
+	}
+	t.Skip("needs root to write a marker into /dev/kmsg")
+}
+
+func TestDeviceSeesMarker(t *testing.T) {
+	needRoot(t)
+	r, err := Open(Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make(chan Record, 16)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, out) }()
+
+	marker := fmt.Sprintf("origin-agent kmsg test marker %d-%d", os.Getpid(), time.Now().UnixNano())
+	// The newline matters: the kernel keeps a record without one open
+	// for continuation, invisible to readers until the next printk.
+	if err := os.WriteFile("/dev/kmsg", []byte("<6>"+marker+"\n"), 0); err != nil {
+		t.Fatalf("write marker: %v", err)
+	}
+	written := time.Now()
+	for {
+		select {
+		case rec := <-out:
+			if !bytes.Contains(rec.Line, []byte(marker)) {
+				continue
+			}
+			if d := rec.Time.Sub(written); d < -3*time.Second || d > 3*time.Second {
+				t.Fatalf("record time %v is %v from the write at %v", rec.Time, d, written)
+			}
+			h, text, err := ParseRecord(rec.Line)
+			if err != nil || h.Seq != rec.Seq || string(text) != marker {
+				t.Fatalf("line %q: %+v %q %v", rec.Line, h, text, err)
+			}
+			t.Logf("marker seq %d at %v (%v after the write)", rec.Seq, rec.Time, rec.Time.Sub(written))
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run after cancel = %v", err)
+			}
+			return
+		case err := <-done:
+			t.Fatalf("Run returned before the marker: %v", err)
+		}
+	}
+}
+
+func TestDeviceStartBufferReadsOldRecords(t *testing.T) {
+	needRoot(t)
+	r, err := Open(Options{Start: StartBuffer, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make(chan Record, 1)
+	go r.Run(ctx, out)
+	select {
+	case rec := <-out:
+		if _, _, err := ParseRecord(rec.Line); err != nil || rec.Time.After(time.Now()) {
+			t.Fatalf("first buffered record %q at %v: %v", rec.Line, rec.Time, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no record from the start of the buffer")
+	}
+}
+
+const helperEnv = "ORIGIN_AGENT_KMSG_HELPER"
+
+// TestHelperOpen is run by TestNotPermitted as an unprivileged user; it
+// prints what Open returned.
+func TestHelperOpen(t *testing.T) {
+	if os.Getenv(helperEnv) != "1" {
+		t.Skip("helper process for TestNotPermitted")
+	}
+	r, err := Open(Options{})
+	if err == nil {
+		r.Close()
+		fmt.Println("RESULT: opened")
+		return
+	}
+	fmt.Printf("RESULT: notpermitted=%v errpermission=%v msg=%s\n",
+		errors.Is(err, ErrNotPermitted), errors.Is(err, os.ErrPermission), err)
+}
+
+func TestNotPermitted(t *testing.T) {
+	needRoot(t)
+	restrict, err := os.ReadFile("/proc/sys/kernel/dmesg_restrict")
+	if err != nil || strings.TrimSpace(string(restrict)) != "1" {
+		t.Skipf("kernel.dmesg_restrict is not 1 (%q, %v): any user may read /dev/kmsg", restrict, err)
+	}
+	// The test binary lives in a root-only directory: copy it where
+	// nobody (65534) can run it.
+	dir, err := os.MkdirTemp("", "kmsg-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "kmsg.test")
+	copyFile(t, os.Args[0], bin)
+	cmd := exec.Command(bin, "-test.run=^TestHelperOpen$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("RESULT: notpermitted=true errpermission=true msg=")) ||
+		!bytes.Contains(out, []byte("CAP_SYSLOG")) {
+		t.Fatalf("helper output:\n%s", out)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
