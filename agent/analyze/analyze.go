@@ -48,6 +48,7 @@ type Case struct {
 	Files     []FileReport
 	Ignored   []string // files in a directory that are not a log we know
 	Incidents []correlate.Incident
+	Timeline  *Timeline // requests and markers over time, for the HTML report
 }
 
 // FileReport says what was read from one file.
@@ -286,7 +287,7 @@ func typeList() string {
 // runCase detects the files' formats, merges their lines by time and runs
 // the correlator over them.
 func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSet) (*Case, error) {
-	c := &Case{Name: set.name, Ignored: set.ignored}
+	c := &Case{Name: set.name, Ignored: set.ignored, Timeline: &Timeline{}}
 	var ins []*input
 	for _, in := range set.inputs {
 		s, err := sample(in.path, sampleLines)
@@ -357,6 +358,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	for h.Len() > 0 {
 		s := h[0]
 		corr.Observe(&s.head)
+		c.Timeline.add(&s.head)
 		if n++; n&0xfff == 0 && ctx.Err() != nil {
 			for _, s := range h {
 				s.close()

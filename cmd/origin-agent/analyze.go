@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,7 +21,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		format     = fs.String("format", "text", "output format: text or json")
+		format     = fs.String("format", "text", "output format: text, json or html")
+		output     = fs.String("o", "", "write the report to `FILE` (atomically) instead of standard output")
 		nginxConf  = fs.String("nginx-conf", "", "nginx config `FILE` to learn log_formats and access_log paths from")
 		apacheConf = fs.String("apache-conf", "", "apache config `FILE` to learn LogFormats and CustomLog paths from")
 		gap        = fs.Duration("gap", 60*time.Second, "quiet time that ends an incident")
@@ -40,8 +44,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	opts := analyze.Options{Args: fs.Args(), NginxConf: *nginxConf, ApacheConf: *apacheConf, Gap: *gap,
 		Log: func(f string, a ...any) { fmt.Fprintf(stderr, "origin-agent analyze: "+f+"\n", a...) }}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "origin-agent analyze: --format must be text or json, not %q\n", *format)
+	if *format != "text" && *format != "json" && *format != "html" {
+		fmt.Fprintf(stderr, "origin-agent analyze: --format must be text, json or html, not %q\n", *format)
 		return exitUsage
 	}
 	if *gap <= 0 {
@@ -72,10 +76,17 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "origin-agent analyze: %v\n", strings.TrimPrefix(err.Error(), analyze.ErrUsage.Error()+": "))
 		return exitUsage
 	}
-	if *format == "json" {
-		err = report.AnalysisJSON(stdout, res)
+	render := report.AnalysisText
+	switch *format {
+	case "json":
+		render = report.AnalysisJSON
+	case "html":
+		render = report.AnalysisHTML
+	}
+	if *output != "" {
+		err = writeFileAtomic(*output, func(w io.Writer) error { return render(w, res) })
 	} else {
-		err = report.AnalysisText(stdout, res)
+		err = render(stdout, res)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "origin-agent analyze: writing the report: %v\n", err)
@@ -102,4 +113,48 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("cannot read %q as a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z)", s)
+}
+
+// writeFileAtomic writes what write produces to path through a temporary
+// file in the same directory and a rename, so that readers see either the
+// old file or the whole new one, never a half-written report. An existing
+// file keeps its permissions; a new one gets 0644.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", path)
+		}
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("create a temporary file for %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err // *os.LinkError names both paths
+	}
+	return nil
 }
