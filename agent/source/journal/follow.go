@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -169,7 +168,7 @@ func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
 	}
 	scanErr := sc.Err()
 	if scanErr != nil {
-		io.Copy(io.Discard, stdout) // let journalctl finish writing before Wait
+		cmd.Process.Kill() // a line over 4 MiB: start again after the last cursor
 	}
 	waitErr := cmd.Wait()
 	switch {

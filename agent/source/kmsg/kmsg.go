@@ -6,6 +6,11 @@
 // (dropped here). When the reader falls behind the kernel's ring buffer the
 // next read fails with EPIPE and the kernel skips to the oldest record it
 // still has; the records lost are counted from the sequence numbers.
+//
+// Since Linux 5.10 the kernel merges continuation printks itself and a
+// record becomes readable only when it is finished (a message without a
+// trailing newline stays invisible until the next printk); kernels 3.5–4.8
+// export unmerged fragments flagged 'c' and '+', which Run joins.
 package kmsg
 
 import (

@@ -1,0 +1,123 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// The fake journalctl prints two entries, a bad line and exits 1 when
+// started without a cursor; started again after the second entry's cursor
+// it prints the remaining two and keeps following.
+func TestFollowRestartsAfterCursor(t *testing.T) {
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	fixture, _ := filepath.Abs("testdata/kernel.json")
+	t.Setenv("FAKE_ARGS", argsFile)
+	t.Setenv("FAKE_FIXTURE", fixture)
+	cursorFile := filepath.Join(dir, "kernel.cursor")
+
+	f, err := New(Options{
+		Command:      []string{"/bin/sh", "testdata/fake-journalctl.sh"},
+		CursorFile:   cursorFile,
+		RestartDelay: 10 * time.Millisecond,
+		Logger:       quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Entry)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, out) }()
+
+	var got []Entry
+	for len(got) < 4 {
+		select {
+		case e := <-out:
+			got = append(got, e)
+		case err := <-done:
+			t.Fatalf("Run returned %v after %d entries", err, len(got))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 4 entries", len(got))
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v; want context.Canceled", err)
+	}
+	for i, want := range []string{"php-fpm8.2 invoked oom-killer", "oom-kill:constraint", "Memory cgroup out of memory", "php-fpm8.2[7012]: segfault"} {
+		if !strings.HasPrefix(string(got[i].Message), want) {
+			t.Fatalf("entry %d = %q; want %q...", i, got[i].Message, want)
+		}
+	}
+	args, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantArgs := "-k -f -o json --all --no-pager --lines=0\n" +
+		"-k -f -o json --all --no-pager --after-cursor=" + got[1].Cursor + "\n"
+	if string(args) != wantArgs {
+		t.Fatalf("journalctl runs:\n%s\nwant:\n%s", args, wantArgs)
+	}
+	saved, err := os.ReadFile(cursorFile)
+	if err != nil || strings.TrimSpace(string(saved)) != got[3].Cursor {
+		t.Fatalf("cursor file = %q, %v; want %q", saved, err, got[3].Cursor)
+	}
+	if st, err := os.Stat(cursorFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("cursor file mode %v, %v", st.Mode(), err)
+	}
+
+	// A new follower resumes from the saved cursor.
+	f2, err := New(Options{CursorFile: cursorFile})
+	if err != nil || f2.Cursor() != got[3].Cursor {
+		t.Fatalf("resumed cursor = %q, %v", f2.Cursor(), err)
+	}
+}
+
+func TestFollowUnavailable(t *testing.T) {
+	f, err := New(Options{Command: []string{"/nonexistent/journalctl"}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Run(context.Background(), make(chan Entry))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Run = %v; want ErrUnavailable", err)
+	}
+}
+
+// A consumer that stops reading must not block cancellation.
+func TestFollowCancelWhileSending(t *testing.T) {
+	t.Setenv("FAKE_ARGS", filepath.Join(t.TempDir(), "args"))
+	fixture, _ := filepath.Abs("testdata/kernel.json")
+	t.Setenv("FAKE_FIXTURE", fixture)
+	f, err := New(Options{Command: []string{"/bin/sh", "testdata/fake-journalctl.sh"}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, make(chan Entry)) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if f.Cursor() != "" {
+		t.Fatalf("cursor advanced to %q without a send", f.Cursor())
+	}
+}
