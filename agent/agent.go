@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -57,6 +58,9 @@ type Options struct {
 	// Checks run every CheckInterval and report check findings.
 	Checks        []Check
 	CheckInterval time.Duration
+	// CloudflareRanges, when set, enable the cloudflare_traffic_stopped
+	// check on the access logs' client addresses.
+	CloudflareRanges []netip.Prefix
 
 	Correlate     correlate.Config
 	TickInterval  time.Duration // how often the correlator is ticked; default 250ms
@@ -104,13 +108,18 @@ type CheckResult struct {
 	Evidence    []correlate.Evidence
 }
 
-// Agent is the daemon. Create it with New and call Run once.
+// Agent is the daemon. Create it with New and call Run; Run may be called
+// again after it returned (a reload, see Reconfigure), never concurrently.
+// The correlator and the state of checks survive a reload, so an incident
+// open across a SIGHUP is still reported once.
 type Agent struct {
 	opt     Options
 	log     *slog.Logger
 	metrics *metrics
 	store   *positions.Store
 	now     func() time.Time
+	corr    *correlate.Correlator
+	cf      *cfTraffic
 
 	mu       sync.Mutex
 	ready    bool
@@ -171,9 +180,37 @@ func New(opt Options) (*Agent, error) {
 	return &Agent{
 		opt: opt, log: opt.Log, store: store, now: opt.Now,
 		metrics: newMetrics(opt.Registry),
+		corr:    correlate.New(opt.Correlate),
+		cf:      newCFTraffic(opt.CloudflareRanges),
 		failing: map[string]failingCheck{},
 		updSeq:  map[string]int{},
 	}, nil
+}
+
+// Reconfigure replaces the sources, checks and emitters for the next Run
+// (after SIGHUP). The positions store, the correlator, the metrics and the
+// known failing checks are kept; a new state directory opens its own store.
+func (a *Agent) Reconfigure(opt Options) error {
+	fresh, err := New(withRegistry(opt, a.opt.Registry))
+	if err != nil {
+		return err
+	}
+	fresh.opt.Registry = a.opt.Registry
+	if fresh.opt.StateDir == a.opt.StateDir {
+		fresh.store = a.store
+	}
+	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
+	fresh.cf.perMin = a.cf.perMin
+	*a = Agent{opt: fresh.opt, log: fresh.log, metrics: fresh.metrics, store: fresh.store, now: fresh.now,
+		corr: fresh.corr, cf: fresh.cf, failing: fresh.failing, updSeq: fresh.updSeq}
+	return nil
+}
+
+// withRegistry keeps the metrics registry across a reload: registering the
+// same collectors twice on a new one would lose the counts.
+func withRegistry(opt Options, reg *prometheus.Registry) Options {
+	opt.Registry = prometheus.NewRegistry() // throwaway: New registers here
+	return opt
 }
 
 // Run tails, correlates and checks until ctx ends, then flushes positions
@@ -290,7 +327,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 // loop owns the correlator: it observes inputs, ticks it with the wall
 // clock, runs the checks, and emits findings.
 func (a *Agent) loop(ctx context.Context, items <-chan Item) {
-	corr := correlate.New(a.opt.Correlate)
+	corr := a.corr
 	tick := time.NewTicker(a.opt.TickInterval)
 	defer tick.Stop()
 	checkC := make(chan []CheckResult, 1)
@@ -302,6 +339,9 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			// re-reads from the saved positions and reopens them.
 			return
 		case it := <-items:
+			if ev := &it.Input.Event; ev.Kind == parsers.KindAccess {
+				a.cf.observe(ev.RemoteAddr, ev.Time)
+			}
 			corr.Observe(&it.Input)
 			if it.Ack != nil {
 				it.Ack()
@@ -310,6 +350,9 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			now := a.now()
 			a.emitUpdates(ctx, corr.Tick(now))
 		case res := <-checkC:
+			if len(a.cf.ranges) > 0 {
+				res = append(res, a.cf.result(a.now()))
+			}
 			a.checkResults(ctx, res)
 		}
 	}
@@ -341,7 +384,7 @@ func (a *Agent) emit(ctx context.Context, f finding.Finding) {
 }
 
 func (a *Agent) runChecks(ctx context.Context, out chan<- []CheckResult) {
-	if len(a.opt.Checks) == 0 {
+	if len(a.opt.Checks) == 0 && len(a.cf.ranges) == 0 {
 		return
 	}
 	t := time.NewTicker(a.opt.CheckInterval)
