@@ -32,12 +32,17 @@ var version = "dev"
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	hidden        bool // left out of usage, the man page and completions (build helpers)
 }
 
 func commands() []command {
 	return []command{
-		{"analyze", "diagnose 502/503/504 incidents in log files after the fact", runAnalyze},
-		{"version", "print the version", runVersion},
+		{"analyze", "diagnose 502/503/504 incidents in log files after the fact", runAnalyze, false},
+		{"audit", "check listeners, firewall, TLS and config against Cloudflare; --fix, --apply", runAudit, false},
+		{"cf-ips", "update or show the Cloudflare IP ranges", runCFIPs, false},
+		{"check-config", "validate the configuration and print the effective one", runCheckConfig, false},
+		{"discover", "show the servers and logs found on this host", runDiscover, false},
+		{"version", "print the version", runVersion, false},
 	}
 }
 
@@ -62,6 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: origin-agent COMMAND [flags] [args]\n\nCommands:\n")
 	for _, c := range commands() {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'origin-agent COMMAND -h' for a command's flags.\n")

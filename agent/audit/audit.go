@@ -1,0 +1,321 @@
+// Package audit runs the one-shot origin audit: listeners, the firewall
+// against Cloudflare's ranges, the TLS certificate, nginx real_ip, proxy
+// timeouts and php-fpm max_children. It gathers inputs through the seams in
+// Options (so tests inject captured text) and judges them with agent/checks
+// and package firewall; --apply and --revert are in apply.go.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/firewall"
+	"github.com/origin-agent/origin-agent/parsers/apacheconf"
+	"github.com/origin-agent/origin-agent/parsers/fpmconf"
+	"github.com/origin-agent/origin-agent/parsers/nginxconf"
+)
+
+// Options are the audit's inputs. Zero fields get the host defaults from
+// Defaults.
+type Options struct {
+	Ports  []uint16
+	Ranges firewall.Ranges
+
+	// Lister reads the firewall; nil skips the firewall checks with
+	// NoFirewall as the reason.
+	Lister     firewall.Lister
+	NoFirewall string
+
+	FS          fs.FS    // configuration files; os.DirFS("/")
+	NginxConf   string   // "/etc/nginx/nginx.conf"
+	ApacheConf  string   // "/etc/apache2/apache2.conf"
+	FPMPatterns []string // php-fpm master and pool files
+
+	ProcRoot string // "/proc"
+	TLSHost  string // "127.0.0.1"
+	Dial     func(port uint16) checks.TLSDialer
+	Memory   func(ctx context.Context) (checks.Memory, error)
+	Now      time.Time
+}
+
+// Report is the audit's result.
+type Report struct {
+	Checks []checks.Check
+	// Errors are parts that could not run (xtables lock held, unreadable
+	// /proc): the audit is incomplete.
+	Errors []string
+}
+
+// Exit statuses of audit.
+const (
+	ExitOK         = 0
+	ExitFailed     = 1
+	ExitCouldntRun = 2
+)
+
+// ExitCode is 1 when a check failed, else 2 when a part could not run, else
+// 0 (warnings and skips do not fail the audit).
+func (r Report) ExitCode() int {
+	for _, c := range r.Checks {
+		if c.Status == checks.Fail {
+			return ExitFailed
+		}
+	}
+	if len(r.Errors) > 0 {
+		return ExitCouldntRun
+	}
+	return ExitOK
+}
+
+// Defaults fills unset fields for a real host.
+func (o *Options) Defaults() {
+	if len(o.Ports) == 0 {
+		o.Ports = []uint16{80, 443}
+	}
+	if o.FS == nil {
+		o.FS = os.DirFS("/")
+	}
+	if o.NginxConf == "" {
+		o.NginxConf = "/etc/nginx/nginx.conf"
+	}
+	if o.ApacheConf == "" {
+		o.ApacheConf = "/etc/apache2/apache2.conf"
+	}
+	if o.FPMPatterns == nil {
+		o.FPMPatterns = []string{"/etc/php/*/fpm/php-fpm.conf", "/etc/php-fpm.conf"}
+	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = "/proc"
+	}
+	if o.TLSHost == "" {
+		o.TLSHost = "127.0.0.1"
+	}
+	if o.Dial == nil {
+		host := o.TLSHost
+		o.Dial = func(port uint16) checks.TLSDialer {
+			return checks.DialTLS(fmt.Sprintf("%s:%d", host, port), 3*time.Second)
+		}
+	}
+	if o.Memory == nil {
+		o.Memory = checks.ReadMemory
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.NoFirewall == "" {
+		o.NoFirewall = "firewall not read"
+	}
+}
+
+// Run performs every check, in the order of DESIGN's list.
+func Run(ctx context.Context, o Options) Report {
+	o.Defaults()
+	var r Report
+
+	socks, err := checks.ReadListeners(o.ProcRoot)
+	var listening []uint16
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		for _, p := range o.Ports {
+			r.Checks = append(r.Checks, checks.Skipped(fmt.Sprintf("listener.%d", p), "cannot read the socket table: "+err.Error()))
+		}
+	} else {
+		var inodes []uint64
+		for _, s := range socks {
+			if slices.Contains(o.Ports, s.Port) {
+				inodes = append(inodes, s.Inode)
+				listening = append(listening, s.Port)
+			}
+		}
+		owners := checks.SocketOwners(ctx, o.ProcRoot, inodes)
+		for _, p := range o.Ports {
+			r.Checks = append(r.Checks, checks.ListenerCheck(p, socks, owners))
+		}
+	}
+
+	in := FirewallInput{Ranges: o.Ranges, Ports: o.Ports, Reason: o.NoFirewall}
+	if o.Lister != nil {
+		fw, err := firewall.Read(ctx, o.Lister)
+		switch {
+		case err == nil:
+			in.FW = fw
+			for _, e := range fw.Errors {
+				if !errors.Is(e, firewall.ErrNotInstalled) {
+					r.Errors = append(r.Errors, "firewall: "+e.Error())
+				}
+			}
+		case allNotInstalled(fw):
+			in.Reason = "iptables is not installed (nor nft): no firewall to audit"
+		default:
+			in.Reason = "cannot read the firewall: " + err.Error()
+			r.Errors = append(r.Errors, in.Reason)
+		}
+	}
+	r.Checks = append(r.Checks, FirewallChecks(in)...)
+
+	ngx, ngxErr := nginxconf.Load(o.FS, o.NginxConf)
+	if ngxErr != nil && !errors.Is(ngxErr, fs.ErrNotExist) {
+		r.Errors = append(r.Errors, fmt.Sprintf("nginx config %s: %v", o.NginxConf, ngxErr))
+	}
+	if ngxErr != nil {
+		ngx = nil
+	}
+	apc, apErr := apacheconf.Load(o.FS, strings.TrimPrefix(o.ApacheConf, "/"))
+	if apErr != nil {
+		apc = nil
+	}
+
+	r.Checks = append(r.Checks, tlsCheck(ctx, o, ngx, apc, listening))
+
+	if ngx == nil {
+		r.Checks = append(r.Checks, checks.Skipped("nginx.real_ip", "no nginx configuration at "+o.NginxConf))
+	} else {
+		r.Checks = append(r.Checks, checks.RealIPCheck(ngx.RealIP(), o.Ranges.All()))
+	}
+	var ngxTimeouts []nginxconf.Timeout
+	if ngx != nil {
+		ngxTimeouts = ngx.Timeouts()
+	}
+	r.Checks = append(r.Checks, checks.TimeoutsCheck(ngxTimeouts, apacheTimeouts(apc), ngx != nil || apc != nil))
+
+	r.Checks = append(r.Checks, fpmCheck(ctx, o, &r))
+	return r
+}
+
+func allNotInstalled(fw *firewall.Firewall) bool {
+	if fw == nil || len(fw.Errors) == 0 {
+		return false
+	}
+	for _, e := range fw.Errors {
+		if !errors.Is(e, firewall.ErrNotInstalled) {
+			return false
+		}
+	}
+	return true
+}
+
+// TLS port: 443 if audited, else the first audited port other than 80.
+func tlsPort(ports []uint16) uint16 {
+	if slices.Contains(ports, 443) {
+		return 443
+	}
+	for _, p := range ports {
+		if p != 80 {
+			return p
+		}
+	}
+	return 0
+}
+
+func tlsCheck(ctx context.Context, o Options, ngx *nginxconf.Config, apc *apacheconf.Config, listening []uint16) checks.Check {
+	port := tlsPort(o.Ports)
+	if port == 0 {
+		return checks.Skipped("tls.certificate", "no TLS port audited")
+	}
+	if !slices.Contains(listening, port) {
+		return checks.Skipped("tls.certificate", fmt.Sprintf("nothing listens on port %d", port))
+	}
+	return checks.TLSCheck(ctx, port, o.Dial(port), ServerNames(ngx, apc, port), o.Now, nil)
+}
+
+// ServerNames lists the names to try with SNI: nginx server_names of servers
+// listening on port with ssl, and apache ServerName/ServerAlias of vhosts on
+// port; regex and catch-all names are left out, "*.example.com" is tried as
+// "www.example.com". At most 10, in config order.
+func ServerNames(ngx *nginxconf.Config, apc *apacheconf.Config, port uint16) []string {
+	var names []string
+	add := func(n string) {
+		n = strings.TrimPrefix(n, ".")
+		if n == "" || n == "_" || n == "localhost" || strings.HasPrefix(n, "~") || strings.Contains(n, "$") || strings.HasSuffix(n, ".*") {
+			return
+		}
+		if strings.HasPrefix(n, "*.") {
+			n = "www" + n[1:]
+		}
+		if !slices.Contains(names, n) && len(names) < 10 {
+			names = append(names, n)
+		}
+	}
+	if ngx != nil {
+		for _, s := range ngx.Servers() {
+			for _, l := range s.Listens {
+				if l.Port == int(port) && (l.SSL || port == 443) {
+					for _, n := range s.Names {
+						add(n)
+					}
+					break
+				}
+			}
+		}
+	}
+	if apc != nil {
+		for _, v := range apc.VHosts {
+			if slices.Contains(v.Ports, int(port)) {
+				add(v.ServerName)
+				for _, a := range v.ServerAliases {
+					add(a)
+				}
+			}
+		}
+	}
+	return names
+}
+
+func apacheTimeouts(apc *apacheconf.Config) []checks.ServerTimeout {
+	if apc == nil {
+		return nil
+	}
+	var out []checks.ServerTimeout
+	servers := append([]*apacheconf.Server{apc.Main}, apc.VHosts...)
+	for _, s := range servers {
+		if s == nil {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", s.File, s.Line)
+		if s.File == "" {
+			where = "main server"
+		}
+		if s.Timeout > 0 {
+			out = append(out, checks.ServerTimeout{Name: "Timeout", Value: s.Timeout, Where: where, Software: "apache"})
+		}
+		if s.ProxyTimeout > 0 {
+			out = append(out, checks.ServerTimeout{Name: "ProxyTimeout", Value: s.ProxyTimeout, Where: where, Software: "apache"})
+		}
+		for _, p := range s.Proxies {
+			if p.Timeout > 0 {
+				out = append(out, checks.ServerTimeout{Name: p.Directive + " timeout=", Value: p.Timeout, Where: fmt.Sprintf("%s:%d", p.File, p.Line), Software: "apache"})
+			}
+		}
+	}
+	return out
+}
+
+func fpmCheck(ctx context.Context, o Options, r *Report) checks.Check {
+	cfg, err := fpmconf.Load(o.FS, o.FPMPatterns...)
+	if cfg == nil {
+		if err != nil {
+			return checks.Skipped("php_fpm.max_children", "cannot read php-fpm configuration: "+err.Error())
+		}
+		return checks.Skipped("php_fpm.max_children", "no php-fpm pool configuration found")
+	}
+	var pools []checks.Pool
+	for _, p := range cfg.Pools {
+		pools = append(pools, checks.Pool{Name: p.Name, File: "/" + strings.TrimPrefix(p.File, "/"), MaxChildren: p.MaxChildren, MemoryLimit: p.MemoryLimit})
+	}
+	if len(pools) == 0 {
+		return checks.Skipped("php_fpm.max_children", "no php-fpm pool configuration found")
+	}
+	m, err := o.Memory(ctx)
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return checks.Skipped("php_fpm.max_children", err.Error())
+	}
+	return checks.MaxChildrenCheck(pools, m)
+}

@@ -1,0 +1,185 @@
+package checks
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/origin-agent/origin-agent/parsers/nginxconf"
+)
+
+const procTCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     
+   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31245 1 0000000000000000 100 0 0 10 0                     
+   1: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31250 1 0000000000000000 100 0 0 10 0                     
+   2: 0100007F:0050 0100007F:D2B4 01 00000000:00000000 00:00000000 00000000    33        0 40001 1 0000000000000000 20 4 30 10 -1                    
+`
+
+const procTCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31246 1 0000000000000000 100 0 0 10 0
+   1: 00000000000000000000000001000000:1F92 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31251 1 0000000000000000 100 0 0 10 0
+   2: 0000000000000000FFFF00000100007F:1F93 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31252 1 0000000000000000 100 0 0 10 0
+`
+
+func TestParseProcNetTCP(t *testing.T) {
+	v4, err := ParseProcNetTCP([]byte(procTCP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := ParseProcNetTCP([]byte(procTCP6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range append(v4, v6...) {
+		got = append(got, netip.AddrPortFrom(s.Addr, s.Port).String()+" "+strconv.FormatUint(s.Inode, 10))
+	}
+	want := []string{"0.0.0.0:80 31245", "127.0.0.1:8081 31250", "[::]:443 31246", "[::1]:8082 31251", "127.0.0.1:8083 31252"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	for _, bad := range []string{"hdr\n 0: 0100007F:0050 00000000:0000 0A x\n", "hdr\n 0: ZZ:0050 00000000:0000 0A 0 0 0 0 0 1\n", "hdr\n 0: 0100007F:XYZW 00000000:0000 0A 0 0 0 0 0 1\n"} {
+		if _, err := ParseProcNetTCP([]byte(bad)); err == nil {
+			t.Errorf("no error for %q", bad)
+		}
+	}
+}
+
+func TestListenerCheck(t *testing.T) {
+	v4, _ := ParseProcNetTCP([]byte(procTCP))
+	v6, _ := ParseProcNetTCP([]byte(procTCP6))
+	socks := append(v4, v6...)
+	owners := map[uint64]Proc{31245: {PID: 812, Name: "nginx"}, 31246: {PID: 812, Name: "nginx"}}
+	tests := []struct {
+		port    uint16
+		status  Status
+		summary string
+	}{
+		{80, Pass, "nginx (pid 812) listens on 0.0.0.0:80"},
+		{443, Pass, "nginx (pid 812) listens on [::]:443"},
+		{8081, Fail, "listens on port 8081 only on 127.0.0.1:8081: Cloudflare cannot reach it (521)"},
+		{8082, Fail, "only on [::1]:8082"},
+		{8083, Fail, "only on 127.0.0.1:8083"}, // v4-mapped ::ffff:127.0.0.1 is loopback too
+		{8443, Fail, "nothing listens on port 8443: Cloudflare answers 521"},
+	}
+	for _, tt := range tests {
+		c := ListenerCheck(tt.port, socks, owners)
+		if c.Status != tt.status || !strings.Contains(c.Summary, tt.summary) || c.ID != "listener."+strconv.Itoa(int(tt.port)) {
+			t.Errorf("port %d: %s %s %s", tt.port, c.ID, c.Status, c.Summary)
+		}
+		if c.Status == Fail && len(c.Fix) == 0 {
+			t.Errorf("port %d: no fix", tt.port)
+		}
+	}
+}
+
+func setting(v string) nginxconf.Setting { return nginxconf.Setting{Value: v} }
+
+func TestRealIPCheck(t *testing.T) {
+	cf := []netip.Prefix{netip.MustParsePrefix("173.245.48.0/20"), netip.MustParsePrefix("2400:cb00::/32")}
+	tests := []struct {
+		name    string
+		ri      nginxconf.RealIP
+		status  Status
+		summary string
+	}{
+		{"complete", nginxconf.RealIP{From: []nginxconf.Setting{setting("173.245.48.0/20"), setting("2400:cb00::/32")}, Header: []nginxconf.Setting{setting("CF-Connecting-IP")}}, Pass, "covers all 2"},
+		{"wider ranges", nginxconf.RealIP{From: []nginxconf.Setting{setting("173.245.0.0/16"), setting("2400::/12")}, Header: []nginxconf.Setting{setting("X-Forwarded-For")}, Recursive: []nginxconf.Setting{setting("on")}}, Pass, "X-Forwarded-For"},
+		{"xff not recursive", nginxconf.RealIP{From: []nginxconf.Setting{setting("173.245.48.0/20"), setting("2400:cb00::/32")}, Header: []nginxconf.Setting{setting("X-Forwarded-For")}}, Warn, "without real_ip_recursive on"},
+		{"v6 missing", nginxconf.RealIP{From: []nginxconf.Setting{setting("173.245.48.0/20")}, Header: []nginxconf.Setting{setting("CF-Connecting-IP")}}, Warn, "misses 1 of 2"},
+		{"single address does not cover", nginxconf.RealIP{From: []nginxconf.Setting{setting("173.245.48.1"), setting("2400:cb00::/32")}, Header: []nginxconf.Setting{setting("CF-Connecting-IP")}}, Warn, "misses 1 of 2"},
+		{"nothing", nginxconf.RealIP{}, Warn, "real_ip_header is not set"},
+	}
+	for _, tt := range tests {
+		c := RealIPCheck(tt.ri, cf)
+		if c.Status != tt.status || !strings.Contains(c.Summary, tt.summary) {
+			t.Errorf("%s: %s %s", tt.name, c.Status, c.Summary)
+		}
+		if c.Status == Warn && (len(c.Fix) != 2 || !strings.Contains(c.Fix[0], "set_real_ip_from 2400:cb00::/32;\nreal_ip_header CF-Connecting-IP;") || !strings.Contains(c.Fix[0], RealIPFile)) {
+			t.Errorf("%s: fix %q", tt.name, c.Fix)
+		}
+	}
+}
+
+func TestTimeoutsCheck(t *testing.T) {
+	to := func(name, v string) nginxconf.Timeout {
+		d, err := nginxconf.ParseTime(v)
+		return nginxconf.Timeout{Name: name, Value: v, Duration: d, Err: err, Where: nginxconf.Where{File: "/etc/nginx/sites-enabled/app", Line: 12}}
+	}
+	tests := []struct {
+		name    string
+		ngx     []nginxconf.Timeout
+		apache  []ServerTimeout
+		have    bool
+		status  Status
+		summary string
+	}{
+		{"defaults", nil, nil, true, Pass, "default 60 s"},
+		{"120s is fine", []nginxconf.Timeout{to("fastcgi_read_timeout", "120s"), to("proxy_connect_timeout", "300s")}, nil, true, Pass, "all 1 read timeouts"},
+		{"5 minutes", []nginxconf.Timeout{to("proxy_read_timeout", "5m")}, nil, true, Warn, "proxy_read_timeout 5m0s (/etc/nginx/sites-enabled/app:12)"},
+		{"apache", nil, []ServerTimeout{{Name: "ProxyTimeout", Value: 600 * time.Second, Where: "/etc/apache2/apache2.conf:3", Software: "apache"}}, true, Warn, "ProxyTimeout 10m0s"},
+		{"no config", nil, nil, false, Skip, "no nginx or apache"},
+	}
+	for _, tt := range tests {
+		c := TimeoutsCheck(tt.ngx, tt.apache, tt.have)
+		if c.Status != tt.status || !strings.Contains(c.Summary, tt.summary) {
+			t.Errorf("%s: %s %s", tt.name, c.Status, c.Summary)
+		}
+	}
+}
+
+func TestMaxChildrenCheck(t *testing.T) {
+	const gib = 1 << 30
+	pools := []Pool{{Name: "www", File: "/etc/php/8.2/fpm/pool.d/www.conf", MaxChildren: 50, MemoryLimit: 128 << 20}}
+	tests := []struct {
+		name    string
+		pools   []Pool
+		m       Memory
+		status  Status
+		summary string
+	}{
+		{"measured fits", pools, Memory{Total: 4 * gib, WorkerRSS: 40 << 20, Workers: 5}, Pass, "needs 2000 MiB (www: 50 × 40 MiB) = 49% of 4096 MiB"},
+		{"memory_limit over total", pools, Memory{Total: 4 * gib}, Fail, "OOM killer"},
+		{"default 64 MiB above 80%", []Pool{{Name: "a", MaxChildren: 55}}, Memory{Total: 4 * gib}, Warn, "3520 MiB"},
+		{"no pools", nil, Memory{Total: gib}, Skip, "no php-fpm pool"},
+	}
+	for _, tt := range tests {
+		c := MaxChildrenCheck(tt.pools, tt.m)
+		if c.Status != tt.status || !strings.Contains(c.Summary, tt.summary) {
+			t.Errorf("%s: %s %s", tt.name, c.Status, c.Summary)
+		}
+	}
+	c := MaxChildrenCheck(pools, Memory{Total: 4 * gib})
+	if len(c.Fix) != 2 || c.Fix[0] != "sed -i 's/^pm.max_children.*/pm.max_children = 22/' /etc/php/8.2/fpm/pool.d/www.conf" {
+		t.Errorf("fix %q", c.Fix)
+	}
+}
+
+func FuzzParseProcNetTCP(f *testing.F) {
+	f.Add([]byte(procTCP))
+	f.Add([]byte(procTCP6))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		socks, err := ParseProcNetTCP(data)
+		if err != nil {
+			return
+		}
+		for _, s := range socks {
+			if !s.Addr.IsValid() || s.Addr.Is4In6() {
+				t.Fatalf("bad address %v", s.Addr)
+			}
+		}
+	})
+}
+
+func BenchmarkParseProcNetTCP(b *testing.B) {
+	data := []byte(procTCP + strings.Repeat("   9: 0100007F:0050 0100007F:D2B4 01 00000000:00000000 00:00000000 00000000    33        0 40001 1 0000000000000000 20 4 30 10 -1\n", 2000))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseProcNetTCP(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/origin-agent/origin-agent/agent/config"
+	"github.com/origin-agent/origin-agent/agent/discover"
+)
+
+// runDiscover prints what the host runs, where it logs, and what `run`
+// will watch.
+func runDiscover(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("discover", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		format = fs.String("format", "text", "output format: text or json")
+		path   = fs.String("config", "", "configuration `FILE` whose [sources] apply (default "+config.DefaultPath+", optional)")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: origin-agent discover [--format text|json] [--config FILE]\n\n"+
+			"Finds nginx, Apache, php-fpm and the kernel log source, and lists the logs\n"+
+			"`origin-agent run` will read.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "origin-agent discover: --format must be text or json, not %q\n", *format)
+		return exitUsage
+	}
+	c, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "origin-agent discover: invalid configuration (see origin-agent check-config):\n%v\n", err)
+		return exitUsage
+	}
+	h := discover.Discover(ctx, discover.FromConfig(c, discover.OS()))
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			*discover.Host
+			Watch []discover.Watch `json:"watch"`
+		}{h, h.Watch()}); err != nil {
+			fmt.Fprintf(stderr, "origin-agent discover: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	printHost(stdout, h)
+	return exitOK
+}
+
+func printHost(w io.Writer, h *discover.Host) {
+	if n := h.Nginx; n != nil {
+		fmt.Fprintf(w, "nginx: %s (read via %s)\n", n.Conf, n.Via)
+		for _, s := range n.Servers {
+			fmt.Fprintf(w, "  server %s listen %s  (%s)\n", strings.Join(s.Names, " "), strings.Join(s.Listens, " "), s.Where)
+		}
+		for _, u := range n.Upstreams {
+			fmt.Fprintf(w, "  upstream %s  (%s)\n", u.Target, u.Where)
+		}
+	} else {
+		fmt.Fprintln(w, "nginx: not found")
+	}
+	if a := h.Apache; a != nil {
+		fmt.Fprintf(w, "apache: %s (ServerRoot %s)\n", a.Conf, a.ServerRoot)
+		for _, s := range a.Servers {
+			fmt.Fprintf(w, "  vhost %s %s  (%s)\n", strings.Join(s.Listens, " "), strings.Join(s.Names, " "), s.Where)
+		}
+		for _, u := range a.Upstreams {
+			fmt.Fprintf(w, "  upstream %s  (%s)\n", u.Target, u.Where)
+		}
+	} else {
+		fmt.Fprintln(w, "apache: not found")
+	}
+	if p := h.PHPFPM; p != nil {
+		for _, m := range p.Masters {
+			fmt.Fprintf(w, "php-fpm: %s, error_log %s, log_level %s\n", m.Conf, m.ErrorLog, m.LogLevel)
+		}
+		for _, pl := range p.Pools {
+			fmt.Fprintf(w, "  pool %s listen %s pm %s max_children %d request_terminate_timeout %s  (%s)\n",
+				pl.Name, pl.Listen, pl.PM, pl.MaxChildren, pl.RequestTerminateTimeout, pl.Where)
+		}
+	} else {
+		fmt.Fprintln(w, "php-fpm: not found")
+	}
+	fmt.Fprintf(w, "kernel: %s %s (%s)\n", h.Kernel.Source, h.Kernel.Path, h.Kernel.Reason)
+	fmt.Fprintln(w, "\nwill watch:")
+	for _, x := range h.Watch() {
+		f := ""
+		if x.Format != "" {
+			f = " format=" + x.Format
+		}
+		fmt.Fprintf(w, "  %-13s %s%s  (%s)\n", x.Type, x.Path, f, x.From)
+	}
+	if len(h.Problems) > 0 {
+		fmt.Fprintln(w, "\nproblems:")
+		for _, p := range h.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	}
+}
