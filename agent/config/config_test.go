@@ -87,7 +87,7 @@ max_files = 3
 timeout = "2s"
 batch_size = 10
 batch_wait = "500ms"
-retry_max = 0
+retry_max = "1m"
 spool_max_bytes = "1G"
 
 [[sinks]]
@@ -151,7 +151,7 @@ func TestAllKeys(t *testing.T) {
 		t.Fatalf("sinks = %d", len(c.Sinks))
 	}
 	f := c.Sinks[1]
-	if f.MaxSize != 1<<20 || f.SpoolMaxBytes != 1<<30 || f.BatchWait.D() != 500*time.Millisecond || f.RetryMax != 0 {
+	if f.MaxSize != 1<<20 || f.SpoolMaxBytes != 1<<30 || f.BatchWait.D() != 500*time.Millisecond || f.RetryMax.D() != time.Minute {
 		t.Errorf("file sink %+v", f)
 	}
 	if s := c.Sinks[2]; s.Facility != "local3" || s.CertFile != "/etc/oa/c.pem" {

@@ -86,7 +86,7 @@ type Sink struct {
 	Timeout       Duration `toml:"timeout"`         // per delivery attempt
 	BatchSize     int      `toml:"batch_size"`      // findings per request
 	BatchWait     Duration `toml:"batch_wait"`      // longest wait to fill a batch
-	RetryMax      int      `toml:"retry_max"`       // attempts before a batch waits in the spool for the next round; 0 = retry without limit
+	RetryMax      Duration `toml:"retry_max"`       // longest backoff between retries (exponential with jitter; retries never stop while the agent runs)
 	SpoolMaxBytes ByteSize `toml:"spool_max_bytes"` // disk spool bound; the oldest findings go first when full
 
 	// file
@@ -144,7 +144,7 @@ const sinkTypes = "stdout, file, syslog, loki, elasticsearch or http"
 // DefaultSink returns a sink of type typ with every default filled in.
 func DefaultSink(typ string) Sink {
 	s := Sink{Type: typ, Timeout: Duration(10 * time.Second), BatchSize: 100, BatchWait: Duration(time.Second),
-		RetryMax: 5, SpoolMaxBytes: 64 << 20}
+		RetryMax: Duration(30 * time.Second), SpoolMaxBytes: 64 << 20}
 	switch typ {
 	case "stdout":
 		s.BatchSize, s.BatchWait = 1, 0

@@ -212,7 +212,7 @@ func (v *validator) sink(i int, s *Sink) {
 		v.fail(key("batch_wait"), "%s is negative", s.BatchWait)
 	}
 	if s.RetryMax < 0 {
-		v.fail(key("retry_max"), "%d is negative", s.RetryMax)
+		v.fail(key("retry_max"), "%s is negative", s.RetryMax)
 	}
 	switch s.Type {
 	case "file":

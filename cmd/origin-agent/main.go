@@ -37,6 +37,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "the daemon: tail logs, correlate, check, emit findings", runRun, false},
 		{"analyze", "diagnose 502/503/504 incidents in log files after the fact", runAnalyze, false},
 		{"audit", "check listeners, firewall, TLS and config against Cloudflare; --fix, --apply", runAudit, false},
 		{"cf-ips", "update or show the Cloudflare IP ranges", runCFIPs, false},

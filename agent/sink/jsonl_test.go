@@ -1,0 +1,83 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFileRotationAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "findings.jsonl")
+	one, _ := json.Marshal(testFinding("5f1c2a9e-000"))
+	lineLen := int64(len(one) + 1)
+	s, err := New(Config{Type: TypeFile, Path: path, MaxSize: 2 * lineLen, MaxFiles: 2, Redact: RedactConfig{Disabled: true}}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// 7 findings, 2 per file: path holds 6, path.1 holds 4-5, path.2 holds 2-3; 0-1 rotated away.
+	if err := s.Send(context.Background(), testBatch(7)); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "missing"
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var f struct{ ID string }
+			if err := json.Unmarshal([]byte(l), &f); err != nil {
+				t.Fatalf("%s: bad JSON line %q", p, l)
+			}
+			out = append(out, strings.TrimPrefix(f.ID, "5f1c2a9e-"))
+		}
+		return strings.Join(out, ",")
+	}
+	for p, want := range map[string]string{path: "006", path + ".1": "004,005", path + ".2": "002,003", path + ".3": "missing"} {
+		if got := ids(p); got != want {
+			t.Errorf("%s = %s, want %s", filepath.Base(p), got, want)
+		}
+	}
+	// logrotate: move the file away, Reopen, keep writing to a new file.
+	if err := os.Rename(path, path+".logrotate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(Reopener).Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), testBatch(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(path); got != "000" {
+		t.Errorf("after Reopen %s, want 000", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Type: TypeFile}, "path"},
+		{Config{Type: TypeSyslog, Address: "127.0.0.1:514"}, "address"},
+		{Config{Type: TypeSyslog, Address: "ftp://h:1"}, "unknown scheme"},
+		{Config{Type: TypeSyslog, Address: "tcp://h:1", Facility: "nope"}, "facility"},
+		{Config{Type: TypeSyslog, Address: "tcp://h:1", CertFile: "c.pem"}, "key_file"},
+		{Config{Type: TypeLoki, URL: "loki:3100"}, "url"},
+		{Config{Type: "kafka"}, "unknown type"},
+		{Config{Type: TypeElasticsearch, URL: "https://es:9200"}, ""},
+	} {
+		err := tc.cfg.withDefaults().Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: err = %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+	if _, err := New(Config{Type: TypeSyslog, Address: "tcp://h:1", CAFile: "/x"}, Deps{}); err == nil {
+		t.Error("ca_file on a tcp:// address accepted")
+	}
+}

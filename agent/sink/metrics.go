@@ -1,0 +1,68 @@
+package sink
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the delivery counters of every sink, labelled by sink name.
+// One Metrics serves all sinks of a registry.
+type Metrics struct {
+	Sent    *prometheus.CounterVec   // findings confirmed by the destination
+	Failed  *prometheus.CounterVec   // findings in Send attempts that failed (each attempt counts)
+	Retried *prometheus.CounterVec   // Send attempts that were retries
+	Queued  *prometheus.GaugeVec     // findings waiting in the spool
+	Dropped *prometheus.CounterVec   // findings given up: reason full|permanent
+	Latency *prometheus.HistogramVec // seconds from spool Append to confirmation
+}
+
+func newMetricsUnregistered() *Metrics {
+	return &Metrics{
+		Sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "origin_agent_sink_sent_total", Help: "Findings confirmed by the sink's destination.",
+		}, []string{"sink"}),
+		Failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "origin_agent_sink_failed_total", Help: "Findings in send attempts that failed (retried later unless dropped).",
+		}, []string{"sink"}),
+		Retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "origin_agent_sink_retries_total", Help: "Send attempts that retried an earlier failure.",
+		}, []string{"sink"}),
+		Queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "origin_agent_sink_queued", Help: "Findings waiting in the sink's disk spool.",
+		}, []string{"sink"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "origin_agent_sink_dropped_total", Help: "Findings given up: reason full (spool bound, oldest first) or permanent (destination rejected them).",
+		}, []string{"sink", "reason"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "origin_agent_sink_delivery_seconds",
+			Help:    "Time from spool append to confirmation by the destination.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"sink"}),
+	}
+}
+
+// NewMetrics makes the sink metrics and registers them on reg (never the
+// global default registry).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := newMetricsUnregistered()
+	for _, c := range []prometheus.Collector{m.Sent, m.Failed, m.Retried, m.Queued, m.Dropped, m.Latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register sink metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// DropHook returns the function a spool calls when its size bound made it
+// drop its oldest entries: it counts them (reason "full") and logs.
+func (m *Metrics) DropHook(sinkName string, log *slog.Logger) func(n int, bytes int64) {
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(n int, bytes int64) {
+		m.Dropped.WithLabelValues(sinkName, "full").Add(float64(n))
+		log.Warn("sink spool full: dropped oldest findings", "sink", sinkName, "dropped", n, "bytes", bytes)
+	}
+}

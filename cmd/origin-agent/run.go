@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/origin-agent/origin-agent/agent"
+	"github.com/origin-agent/origin-agent/agent/audit"
+	"github.com/origin-agent/origin-agent/agent/config"
+	"github.com/origin-agent/origin-agent/agent/correlate"
+	"github.com/origin-agent/origin-agent/agent/discover"
+	"github.com/origin-agent/origin-agent/agent/sink"
+	"github.com/origin-agent/origin-agent/agent/source/journal"
+	"github.com/origin-agent/origin-agent/agent/source/kmsg"
+	"github.com/origin-agent/origin-agent/agent/source/oomwatch"
+	"github.com/origin-agent/origin-agent/firewall"
+	"github.com/origin-agent/origin-agent/parsers"
+	"github.com/origin-agent/origin-agent/parsers/apache"
+	"github.com/origin-agent/origin-agent/parsers/kernel"
+	"github.com/origin-agent/origin-agent/parsers/nginx"
+	"github.com/origin-agent/origin-agent/parsers/phpfpm"
+)
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default "+config.DefaultPath+"; when it does not exist the defaults apply)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: origin-agent run [--config FILE]\n\n"+
+			"Tail the web server, php-fpm and kernel logs, correlate them and emit findings.\n"+
+			"SIGHUP reloads the config (positions are kept), SIGTERM stops cleanly.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "origin-agent run: invalid configuration:\n%v\n", err)
+		return exitUsage
+	}
+	log := newLogger(stderr, cfg.Agent.LogLevel)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	reg := prometheus.NewRegistry()
+	sinkMetrics, err := sink.NewMetrics(reg)
+	if err != nil {
+		log.Error("metrics", "err", err)
+		return exitFail
+	}
+	var a *agent.Agent
+	for {
+		runCtx, cancel := context.WithCancel(ctx)
+		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics)
+		opt.Registry = reg
+		if a == nil {
+			a, err = agent.New(opt)
+		} else {
+			err = a.Reconfigure(opt)
+		}
+		if err != nil {
+			cancel()
+			closeAll()
+			log.Error("cannot start", "err", err)
+			return exitFail
+		}
+		reloaded := make(chan bool, 1)
+		go func() {
+			select {
+			case <-hup:
+				reloaded <- true
+				cancel()
+			case <-runCtx.Done():
+				reloaded <- false
+			}
+		}()
+		err = a.Run(runCtx)
+		cancel()
+		closeAll()
+		reload := <-reloaded
+		if ctx.Err() != nil {
+			daemon.SdNotify(false, daemon.SdNotifyStopping)
+			return exitOK
+		}
+		if err != nil {
+			log.Error("agent stopped", "err", err)
+			return exitFail
+		}
+		if !reload {
+			return exitOK
+		}
+		daemon.SdNotify(false, daemon.SdNotifyReloading)
+		next, err := config.Load(*cfgPath)
+		if err != nil {
+			log.Error("reload: invalid configuration, keeping the running one", "err", err)
+			continue
+		}
+		log.Info("configuration reloaded", "file", next.File())
+		cfg = next
+	}
+}
+
+// newLogger logs to stderr: text, without time stamps when journald (which
+// stamps every line itself) is the reader.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	switch level {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		o.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// agentOptions turns the configuration and what discovery finds into the
+// agent's sources, checks and emitters. closeAll releases what it opened.
+func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics) (agent.Options, func()) {
+	host := discover.Discover(ctx, discover.FromConfig(cfg, discover.OS()))
+	for _, p := range host.Problems {
+		log.Warn("discovery", "problem", p)
+	}
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	opt := agent.Options{
+		Host:          cfg.Agent.Hostname,
+		StateDir:      cfg.Agent.StateDir,
+		CheckInterval: cfg.Checks.Interval.D(),
+		MetricsListen: cfg.Metrics.Listen,
+		Log:           log,
+		Ready: func() {
+			daemon.SdNotify(false, daemon.SdNotifyReady)
+		},
+	}
+	if g := cfg.Correlate.Gap.D(); g > 0 {
+		c := correlate.DefaultConfig()
+		c.Settle = time.Second // live lines arrive within a poll interval
+		c.Gap = g
+		opt.Correlate = c
+	}
+
+	local := parsers.Options{Location: time.Local, Ref: time.Now()}
+	for _, w := range host.Watch() {
+		switch w.Kind {
+		case "kmsg":
+			r, err := kmsg.Open(kmsg.Options{Path: w.Path, Logger: log})
+			if err != nil {
+				log.Warn("kernel log: /dev/kmsg not readable, falling back", "err", err)
+				opt.Kernel = kernelFallback(log, local, &opt)
+				continue
+			}
+			opt.Kernel = &agent.KmsgSource{R: r}
+		case "journal":
+			if f, err := journal.New(journal.Options{CursorFile: filepath.Join(cfg.Agent.StateDir, "journal.cursor"), Logger: log}); err == nil {
+				opt.Kernel = &agent.JournalSource{F: f}
+			} else {
+				log.Warn("kernel log: journalctl unavailable", "err", err)
+			}
+		case "file":
+			paths := []string{w.Path}
+			if strings.ContainsAny(w.Path, "*?[") {
+				paths, _ = filepath.Glob(w.Path)
+			}
+			for _, p := range paths {
+				parse, name := parserFor(w, p, local)
+				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: name, Parse: parse})
+			}
+		}
+	}
+	if targets := oomTargets(); len(targets) > 0 {
+		opt.Extra = append(opt.Extra, &agent.OOMSource{W: oomwatch.New(targets, time.Second)})
+	}
+
+	ports := make([]uint16, 0, len(cfg.Checks.Ports))
+	for _, p := range cfg.Checks.Ports {
+		ports = append(ports, uint16(p))
+	}
+	opt.Checks = append(opt.Checks, &agent.ListenerCheck{Ports: cfg.Checks.Ports})
+	if ups := upstreamTargets(host, cfg); len(ups) > 0 {
+		opt.Checks = append(opt.Checks, &agent.UpstreamCheck{Targets: ups})
+	}
+	ranges, err := firewall.Load(cfg.Agent.StateDir)
+	if err != nil && !errors.Is(err, firewall.ErrUsingEmbedded) {
+		log.Warn("cloudflare ranges", "err", err)
+	}
+	opt.CloudflareRanges = ranges.All()
+	if every := cfg.Firewall.AuditInterval.D(); every > 0 {
+		lister := &firewall.SystemLister{LockTimeout: 5}
+		ac := &agent.AuditCheck{Every: every, Log: log, Opts: audit.Options{
+			Ports: ports, Ranges: ranges, Lister: lister, NginxConf: cfg.Sources.NginxConf, ApacheConf: cfg.Sources.ApacheConf,
+		}}
+		if cfg.Firewall.Manage {
+			ac.Manage = &audit.ApplyOptions{Ranges: ranges, Ports: ports, IPTables: lister.IPTables}
+		}
+		opt.Checks = append(opt.Checks, ac)
+	}
+
+	hostname := cfg.Agent.Hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+	ems, c := emitters(ctx, cfg, hostname, sm, log)
+	opt.Emitters = ems
+	closers = append(closers, c)
+	return opt, closeAll
+}
+
+// kernelFallback picks the kernel source when /dev/kmsg is not readable:
+// journalctl when present, else the syslog file.
+func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options) agent.InputSource {
+	if _, err := exec.LookPath("journalctl"); err == nil {
+		if f, err := journal.New(journal.Options{CursorFile: filepath.Join(opt.StateDir, "journal.cursor"), Logger: log}); err == nil {
+			return &agent.JournalSource{F: f}
+		}
+	}
+	for _, p := range []string{"/var/log/kern.log", "/var/log/messages"} {
+		if f, err := os.Open(p); err == nil {
+			f.Close()
+			opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: parsers.TypeKernel, Parse: kernel.New(o)})
+			return nil
+		}
+	}
+	log.Warn("no kernel log readable: OOM kills are seen only through cgroup counters")
+	return nil
+}
+
+// parserFor builds the parser of one watched file.
+func parserFor(w discover.Watch, path string, o parsers.Options) (parsers.Func, string) {
+	switch w.Type {
+	case parsers.TypeNginxAccess:
+		if w.Compiled != nil {
+			return nginx.NewAccess(w.Compiled, o), w.Format
+		}
+		if firstLineIsJSON(path) {
+			return nginx.NewJSONAccess(o), "json"
+		}
+		return nginx.NewAccess(nginx.Combined(), o), "combined"
+	case parsers.TypeApacheAccess:
+		if w.Spec != "" {
+			if f, err := apache.CompileLogFormat(w.Format, w.Spec); err == nil {
+				return apache.NewAccess(f, o), w.Format
+			}
+		}
+		return apache.NewAccess(apache.Combined(), o), "combined"
+	case parsers.TypeNginxError:
+		return nginx.NewError(o), ""
+	case parsers.TypeApacheError:
+		return apache.NewError(o), ""
+	case parsers.TypePHPFPM:
+		return phpfpm.New(o), ""
+	}
+	return kernel.New(o), ""
+}
+
+func firstLineIsJSON(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 4096)
+	n, _ := f.Read(b)
+	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	return nginx.LooksLikeJSONAccess([]byte(line))
+}
+
+// oomTargets are the memory cgroups of the web and php-fpm services that
+// exist on this host.
+func oomTargets() []oomwatch.Target {
+	var out []oomwatch.Target
+	units := []string{"nginx.service", "apache2.service", "httpd.service", "php-fpm.service"}
+	for _, pat := range []string{"/sys/fs/cgroup/system.slice/php*-fpm.service", "/sys/fs/cgroup/memory/system.slice/php*-fpm.service"} {
+		m, _ := filepath.Glob(pat)
+		for _, p := range m {
+			units = append(units, filepath.Base(p))
+		}
+	}
+	seen := map[string]bool{}
+	for _, u := range units {
+		t := oomwatch.ForUnit(oomwatch.DefaultRoot, u)
+		if seen[t.File] {
+			continue
+		}
+		seen[t.File] = true
+		if _, err := os.Stat(t.File); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// upstreamTargets are what the web servers proxy to, plus [checks]
+// upstreams.
+func upstreamTargets(h *discover.Host, cfg *config.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != "" && !seen[t] && !strings.Contains(t, "$") {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if h.Nginx != nil {
+		for _, u := range h.Nginx.Upstreams {
+			add(u.Target)
+		}
+	}
+	if h.Apache != nil {
+		for _, u := range h.Apache.Upstreams {
+			add(u.Target)
+		}
+	}
+	for _, u := range cfg.Checks.Upstreams {
+		add(u)
+	}
+	return out
+}
