@@ -66,7 +66,11 @@ func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig 
 	}
 	if len(long) > 0 {
 		c.Status = Warn
-		c.Summary = fmt.Sprintf("%s exceed Cloudflare's 120 s: Cloudflare answers 524 first, the origin keeps working for nobody", strings.Join(long, ", "))
+		verb := "exceeds"
+		if len(long) > 1 {
+			verb = "exceed"
+		}
+		c.Summary = fmt.Sprintf("%s %s Cloudflare's 120 s: Cloudflare answers 524 first, the origin keeps working for nobody", strings.Join(long, ", "), verb)
 		c.Fix = fix
 		return c
 	}
