@@ -44,6 +44,8 @@ func commands() []command {
 		{"check-config", "validate the configuration and print the effective one", runCheckConfig, false},
 		{"discover", "show the servers and logs found on this host", runDiscover, false},
 		{"version", "print the version", runVersion, false},
+		{"__man", "write the origin-agent(1) man page (roff) to stdout", runMan, true},
+		{"__completion", "write the bash or zsh completion script to stdout", runCompletion, true},
 	}
 }
 

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBashCompletion sources the generated script in a real bash and asks
+// it for completions the way bash does.
+func TestBashCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	code, script, stderr := runCLI("__completion", "bash")
+	if code != exitOK {
+		t.Fatalf("__completion bash: exit %d, %s", code, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "origin-agent.bash")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var visible []string
+	for _, c := range commands() {
+		if !c.hidden {
+			visible = append(visible, c.name)
+		}
+	}
+	cases := []struct {
+		words string // COMP_WORDS; the last word is the one being completed
+		want  string // COMPREPLY joined by spaces
+	}{
+		{"origin-agent an", "analyze"},
+		{"origin-agent ''", strings.Join(visible, " ")},
+		{"origin-agent __", ""},
+		{"origin-agent analyze --for", "--format"},
+		{"origin-agent analyze --n", "--nginx-conf"},
+		{"origin-agent analyze -", "--apache-conf --format --gap --nginx-conf -o --since --tz --until"},
+		{"origin-agent analyze acc", ""}, // left to bash's file completion
+		{"origin-agent version -", ""},
+	}
+	for _, c := range cases {
+		prog := `source "$1"; COMP_WORDS=(` + c.words + `); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _origin_agent; echo "${COMPREPLY[*]}"`
+		out, err := exec.Command(bash, "-c", prog, "bash", file).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", c.words, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != c.want {
+			t.Errorf("complete %q = %q, want %q", c.words, got, c.want)
+		}
+	}
+}
+
+func TestZshCompletion(t *testing.T) {
+	code, script, stderr := runCLI("__completion", "zsh")
+	if code != exitOK {
+		t.Fatalf("__completion zsh: exit %d, %s", code, stderr)
+	}
+	for _, w := range []string{
+		"#compdef origin-agent\n",
+		"'analyze:diagnose ",
+		"'--nginx-conf=[nginx config FILE to learn log_formats and access_log paths from]:FILE:_files'",
+		"'--since=[ignore lines before this TIME (RFC 3339, or 2006-01-02\\[ 15:04\\[:05\\]\\] in UTC)]:TIME:'",
+		"'-o=[",
+	} {
+		if !strings.Contains(script, w) {
+			t.Errorf("zsh completion lacks %q:\n%s", w, script)
+		}
+	}
+	if strings.Contains(script, "__man") {
+		t.Error("zsh completion offers a hidden command")
+	}
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Log("zsh not installed: syntax not checked")
+		return
+	}
+	file := filepath.Join(t.TempDir(), "_origin-agent")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(zsh, "-n", file).CombinedOutput(); err != nil {
+		t.Errorf("zsh -n: %v\n%s", err, out)
+	}
+}
+
+func TestZshFlagSpec(t *testing.T) {
+	var visible []string
+	for _, c := range commands() {
+		if !c.hidden {
+			visible = append(visible, c.name)
+		}
+	}
+	cases := []struct {
+		f    flagDoc
+		want string
+	}{
+		{flagDoc{"dry-run", "", "print [only]"}, `--dry-run[print \[only\]]`},
+		{flagDoc{"config", "FILE", "config file"}, "--config=[config file]:FILE:_files"},
+		{flagDoc{"gap", "duration", "quiet time"}, "--gap=[quiet time]:duration:"},
+		{flagDoc{"o", "FILE", "output"}, "-o=[output]:FILE:_files"},
+	}
+	for _, c := range cases {
+		if got := zshFlagSpec(c.f); got != c.want {
+			t.Errorf("zshFlagSpec(%+v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+}
+
+func TestCompletionUsage(t *testing.T) {
+	for _, args := range [][]string{{"__completion"}, {"__completion", "fish"}, {"__completion", "bash", "zsh"}} {
+		if code, _, stderr := runCLI(args...); code != exitUsage || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want %d with a reason", args, code, stderr, exitUsage)
+		}
+	}
+}
