@@ -137,6 +137,10 @@ func (c *Correlator) Observe(in *Input) {
 	}
 	if c.cur != nil {
 		c.cur.addTail(s)
+		// A signal can make the cause clearer (the proxy error of a status
+		// already classified, php-fpm's or the kernel's word): say so now,
+		// not only when the next status arrives.
+		c.maybeUpdate()
 	}
 	c.advance()
 }

@@ -392,3 +392,27 @@ func TestPreludeOfOtherFamilyJoinsIncident(t *testing.T) {
 		t.Fatalf("want one upstream_down incident of 11")
 	}
 }
+
+// TestLateSignalUpdatesOpenIncident: a status classified before its proxy
+// error was read is reported again as soon as that error arrives.
+func TestLateSignalUpdatesOpenIncident(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Emit = true
+	c := New(cfg)
+	var s scenario
+	s.failing(0, 2, 0, 502, parsers.SigNone, "")
+	for _, in := range s.in {
+		c.Observe(&in)
+	}
+	ups := c.Tick(t0.Add(cfg.Settle + time.Millisecond))
+	if len(ups) == 0 || ups[0].Incident.Cause == CauseUpstreamDown {
+		t.Fatalf("before the error line: %+v", ups)
+	}
+	var late scenario
+	late.proxy(0, parsers.SigConnectRefused, "203.0.113.1", "GET /page0.php HTTP/1.1", "connect() failed (111: Connection refused)")
+	c.Observe(&late.in[0])
+	ups = c.Tick(t0.Add(cfg.Settle + 2*time.Millisecond))
+	if len(ups) != 1 || ups[0].State != Updated || ups[0].Incident.Cause != CauseUpstreamDown {
+		t.Fatalf("after the error line: %+v", ups)
+	}
+}
