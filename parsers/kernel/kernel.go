@@ -52,7 +52,7 @@ func (p parser) parse(line []byte) (parsers.Event, error) {
 			classify(&ev, text)
 			return ev, nil
 		}
-		t, rest, comma, ok := isoTime(line)
+		t, rest, comma, ok := parsers.ISOTime(line)
 		if !ok {
 			return parsers.Event{}, errFormat
 		}
@@ -75,15 +75,15 @@ func (p parser) parse(line []byte) (parsers.Event, error) {
 		ev.Message = line
 		return ev, nil
 	}
-	h, ok := parseSyslog(line, p.opts)
+	h, ok := parsers.ParseSyslog(line, p.opts)
 	if !ok {
 		return parsers.Event{}, errFormat
 	}
-	if !bytes.Equal(h.tag, []byte("kernel")) {
+	if !bytes.Equal(h.Tag, []byte("kernel")) {
 		return parsers.Event{}, errNotKernel
 	}
-	ev.Time, ev.NoYear, ev.NoZone = h.t, h.noYear, h.noZone
-	classify(&ev, monotonic(h.msg, &ev))
+	ev.Time, ev.NoYear, ev.NoZone = h.Time, h.NoYear, h.NoZone
+	classify(&ev, monotonic(h.Msg, &ev))
 	return ev, nil
 }
 

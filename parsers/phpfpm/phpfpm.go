@@ -82,12 +82,12 @@ func (p parser) parse(line []byte) (parsers.Event, error) {
 		ev.Message = line
 		return ev, nil
 	}
-	h, ok := parseSyslog(line, p.opts)
-	if !ok || !bytes.HasPrefix(h.tag, []byte("php")) {
+	h, ok := parsers.ParseSyslog(line, p.opts)
+	if !ok || !bytes.HasPrefix(h.Tag, []byte("php")) {
 		return parsers.Event{}, errNotFPM
 	}
-	ev.Time, ev.NoYear, ev.NoZone, ev.PID = h.t, h.noYear, h.noZone, h.pid
-	lvl, msg, ok := syslogLevel(h.msg)
+	ev.Time, ev.NoYear, ev.NoZone, ev.PID = h.Time, h.NoYear, h.NoZone, h.PID
+	lvl, msg, ok := syslogLevel(h.Msg)
 	if !ok {
 		return parsers.Event{}, errBadLevel
 	}

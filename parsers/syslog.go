@@ -1,53 +1,51 @@
-package kernel
+package parsers
 
 import (
 	"bytes"
 	"time"
-
-	"github.com/origin-agent/origin-agent/parsers"
 )
 
-// syslogHeader is the prefix a syslog daemon or journalctl puts before the
+// SyslogHeader is the prefix a syslog daemon or journalctl puts before the
 // message: "Nov 20 10:01:02 host tag[pid]: " (classic, no year and no zone)
 // or "2026-11-20T10:01:02.123456+00:00 host tag[pid]: " (RFC 3339 as rsyslog
 // writes it, or journalctl -o short-iso's "+0000").
-type syslogHeader struct {
-	t      time.Time
-	noYear bool
-	noZone bool
-	tag    []byte
-	pid    int
-	msg    []byte
+type SyslogHeader struct {
+	Time   time.Time
+	NoYear bool
+	NoZone bool
+	Tag    []byte
+	PID    int
+	Msg    []byte
 }
 
-// parseSyslog splits a syslog line. ok is false when b does not start with
+// ParseSyslog splits a syslog line. ok is false when b does not start with
 // one of the two stamps followed by a host and a "tag[pid]:" or "tag:".
-func parseSyslog(b []byte, o parsers.Options) (h syslogHeader, ok bool) {
+func ParseSyslog(b []byte, o Options) (h SyslogHeader, ok bool) {
 	var rest []byte
 	switch {
 	case len(b) > 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ':
-		mon, okm := parsers.Month(b[0:3])
+		mon, okm := Month(b[0:3])
 		dd := b[4:6]
 		if dd[0] == ' ' {
 			dd = dd[1:]
 		}
-		day, okd := parsers.Digits(dd)
-		hh, ok1 := parsers.Digits(b[7:9])
-		mm, ok2 := parsers.Digits(b[10:12])
-		ss, ok3 := parsers.Digits(b[13:15])
+		day, okd := Digits(dd)
+		hh, ok1 := Digits(b[7:9])
+		mm, ok2 := Digits(b[10:12])
+		ss, ok3 := Digits(b[13:15])
 		year := o.InferYear(mon)
-		if !(okm && okd && ok1 && ok2 && ok3) || !parsers.ValidClock(year, mon, day, hh, mm, ss) {
+		if !(okm && okd && ok1 && ok2 && ok3) || !ValidClock(year, mon, day, hh, mm, ss) {
 			return h, false
 		}
-		h.t = time.Date(year, mon, day, hh, mm, ss, 0, o.Loc())
-		h.noYear, h.noZone = true, true
+		h.Time = time.Date(year, mon, day, hh, mm, ss, 0, o.Loc())
+		h.NoYear, h.NoZone = true, true
 		rest = b[16:]
 	default:
-		t, r, _, okt := isoTime(b)
+		t, r, _, okt := ISOTime(b)
 		if !okt || len(r) == 0 || r[0] != ' ' {
 			return h, false
 		}
-		h.t = t
+		h.Time = t
 		rest = r[1:]
 	}
 	sp := bytes.IndexByte(rest, ' ')
@@ -65,35 +63,35 @@ func parseSyslog(b []byte, o parsers.Options) (h syslogHeader, ok bool) {
 		if lb <= 0 {
 			return h, false
 		}
-		pid, okp := parsers.Atoi(tag[lb+1 : len(tag)-1])
+		pid, okp := Atoi(tag[lb+1 : len(tag)-1])
 		if !okp {
 			return h, false
 		}
-		h.pid = pid
+		h.PID = pid
 		tag = tag[:lb]
 	}
 	if bytes.IndexByte(tag, ' ') >= 0 {
 		return h, false
 	}
-	h.tag = tag
-	h.msg = rest[colon+2:]
+	h.Tag = tag
+	h.Msg = rest[colon+2:]
 	return h, true
 }
 
-// isoTime parses "2026-11-20T10:01:02" with an optional fraction ('.' or
+// ISOTime parses "2026-11-20T10:01:02" with an optional fraction ('.' or
 // ',') and a zone "Z", "+00:00" or "+0000". The result is in UTC (a fixed
 // zone would allocate); comma reports a ',' fraction (dmesg --time-format iso).
-func isoTime(b []byte) (t time.Time, rest []byte, comma bool, ok bool) {
+func ISOTime(b []byte) (t time.Time, rest []byte, comma bool, ok bool) {
 	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
 		return t, nil, false, false
 	}
-	year, ok1 := parsers.Digits(b[0:4])
-	mon, ok2 := parsers.Digits(b[5:7])
-	day, ok3 := parsers.Digits(b[8:10])
-	hh, ok4 := parsers.Digits(b[11:13])
-	mm, ok5 := parsers.Digits(b[14:16])
-	ss, ok6 := parsers.Digits(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !parsers.ValidClock(year, time.Month(mon), day, hh, mm, ss) {
+	year, ok1 := Digits(b[0:4])
+	mon, ok2 := Digits(b[5:7])
+	day, ok3 := Digits(b[8:10])
+	hh, ok4 := Digits(b[11:13])
+	mm, ok5 := Digits(b[14:16])
+	ss, ok6 := Digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !ValidClock(year, time.Month(mon), day, hh, mm, ss) {
 		return t, nil, false, false
 	}
 	i, nsec := 19, 0
@@ -128,12 +126,12 @@ func isoTime(b []byte) (t time.Time, rest []byte, comma bool, ok bool) {
 		var okh, okm bool
 		switch {
 		case len(z) >= 5 && z[2] == ':':
-			zh, okh = parsers.Digits(z[0:2])
-			zm, okm = parsers.Digits(z[3:5])
+			zh, okh = Digits(z[0:2])
+			zm, okm = Digits(z[3:5])
 			i += 6
 		case len(z) >= 4:
-			zh, okh = parsers.Digits(z[0:2])
-			zm, okm = parsers.Digits(z[2:4])
+			zh, okh = Digits(z[0:2])
+			zm, okm = Digits(z[2:4])
 			i += 5
 		}
 		if !okh || !okm || zh > 23 || zm > 59 {
