@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/analyze"
+	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/report"
 	"github.com/origin-agent/origin-agent/parsers"
 )
@@ -29,6 +30,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		since      = fs.String("since", "", "ignore lines before this `TIME` (RFC 3339, or 2006-01-02[ 15:04[:05]] in UTC)")
 		until      = fs.String("until", "", "ignore lines after this `TIME`")
 		tz         = fs.String("tz", "", "time `ZONE` of logs whose stamps carry none (default: the access log's offset, else local time)")
+		ship       = fs.Bool("ship", false, "also send each incident, as a closed finding, through the [[sinks]] of the config")
+		cfgPath    = fs.String("config", "", "config `FILE` whose [[sinks]] --ship uses (default "+config.DefaultPath+")")
+		shipWait   = fs.Duration("ship-timeout", 30*time.Second, "how long --ship waits for network sinks to confirm; the rest stays spooled for the daemon")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: origin-agent analyze [flags] [TYPE=]PATH...\n\n"+
@@ -71,6 +75,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.Usage()
 		return exitUsage
 	}
+	var shipCfg *config.Config
+	if code := shipUsage(fs, *ship, *cfgPath, *shipWait, &shipCfg, stderr); code != exitOK {
+		return code
+	}
 	res, err := analyze.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "origin-agent analyze: %v\n", strings.TrimPrefix(err.Error(), analyze.ErrUsage.Error()+": "))
@@ -91,6 +99,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "origin-agent analyze: writing the report: %v\n", err)
 		return exitUsage
+	}
+	if *ship {
+		return shipFindings(ctx, shipCfg, res, *shipWait, stderr)
 	}
 	return exitOK
 }
