@@ -39,6 +39,9 @@ type Correlator struct {
 	cur       *incident
 	out       []Update
 	prunedSec int64
+	// prevLast is the last gateway status of the previous incident: the
+	// signals up to it were that incident's evidence.
+	prevLast time.Time
 }
 
 // coverage records which kinds of logs were seen at all: absence of a
@@ -166,6 +169,10 @@ func (c *Correlator) Flush() []Update {
 	return c.take()
 }
 
+// Idle reports that no incident is open and no gateway status is waiting
+// to settle: every input observed so far is fully accounted for.
+func (c *Correlator) Idle() bool { return c.cur == nil && len(c.pending) == 0 }
+
 func (c *Correlator) take() []Update {
 	out := c.out
 	c.out = nil
@@ -269,6 +276,13 @@ func (c *Correlator) assign(g gateway) {
 func (c *Correlator) open(g gateway) {
 	inc := newIncident(g)
 	from := g.t.Add(-c.cfg.Lookback)
+	// After a quiet gap, what happened up to the previous incident's last
+	// gateway status explained that incident: a worker OOM-killed or
+	// crashed a minute ago, its pool long recovered, is not why php-fpm
+	// refuses connections now. (A split without a gap keeps the lookback.)
+	if g.t.Sub(c.prevLast) > c.cfg.Gap && !from.After(c.prevLast) {
+		from = c.prevLast.Add(time.Nanosecond)
+	}
 	for _, s := range c.ring {
 		if !s.t.Before(from) && !s.t.After(g.t.Add(c.cfg.Lookahead)) {
 			inc.addSignal(s)
@@ -299,6 +313,7 @@ func (c *Correlator) maybeUpdate() {
 func (c *Correlator) close() {
 	inc := c.cur
 	c.cur = nil
+	c.prevLast = inc.last
 	inc.commitRun()
 	inc.commitTail(inc.last.Add(c.cfg.Lookahead))
 	d := c.diagnose(inc)
