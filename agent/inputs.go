@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/source/journal"
 	"github.com/origin-agent/origin-agent/agent/source/kmsg"
@@ -18,6 +20,8 @@ import (
 // KmsgSource reads /dev/kmsg.
 type KmsgSource struct {
 	R *kmsg.Reader
+
+	overruns prometheus.Counter // set by Agent.Run: origin_agent_kmsg_overruns_total
 }
 
 func (k *KmsgSource) Name() string { return "kmsg" }
@@ -28,6 +32,7 @@ func (k *KmsgSource) Run(ctx context.Context, out chan<- Item) error {
 	errc := make(chan error, 1)
 	go func() { errc <- k.R.Run(ctx, recs) }()
 	parse := kernel.New(parsers.Options{})
+	var overruns uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -36,6 +41,10 @@ func (k *KmsgSource) Run(ctx context.Context, out chan<- Item) error {
 		case err := <-errc:
 			return ignoreCancel(err)
 		case r := <-recs:
+			if n := k.R.Overruns(); n > overruns && k.overruns != nil {
+				k.overruns.Add(float64(n - overruns))
+				overruns = n
+			}
 			ev, err := parse(r.Line)
 			if err != nil || ev.Signal == parsers.SigNone {
 				continue // only signals matter to the correlator
