@@ -89,6 +89,8 @@ type InputSource interface {
 type Item struct {
 	Input correlate.Input
 	Ack   func()
+
+	skip bool // an unparseable line: not observed, only acknowledged in order
 }
 
 // Check is a periodic probe of the host. Run returns the current state of
@@ -120,6 +122,7 @@ type Agent struct {
 	now     func() time.Time
 	corr    *correlate.Correlator
 	cf      *cfTraffic
+	hold    *ackHold // owned by the loop goroutine
 
 	mu       sync.Mutex
 	ready    bool
@@ -182,6 +185,7 @@ func New(opt Options) (*Agent, error) {
 		metrics: newMetrics(opt.Registry),
 		corr:    correlate.New(opt.Correlate),
 		cf:      newCFTraffic(opt.CloudflareRanges),
+		hold:    newAckHold(opt.Correlate.Settle + opt.TickInterval),
 		failing: map[string]failingCheck{},
 		updSeq:  map[string]int{},
 	}, nil
@@ -201,8 +205,12 @@ func (a *Agent) Reconfigure(opt Options) error {
 	}
 	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
 	fresh.cf.perMin = a.cf.perMin
+	// The correlator keeps its open incident across the reload, so the
+	// lines held for it are handled: commit them, or the new sources would
+	// feed them to it a second time.
+	a.hold.release()
 	*a = Agent{opt: fresh.opt, log: fresh.log, metrics: fresh.metrics, store: fresh.store, now: fresh.now,
-		corr: fresh.corr, cf: fresh.cf, failing: fresh.failing, updSeq: fresh.updSeq}
+		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, failing: fresh.failing, updSeq: fresh.updSeq}
 	return nil
 }
 
@@ -233,15 +241,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// The positions writer outlives the loop: its last sync must come
+	// after the loop's last commit (see loop).
+	storeCtx, stopStore := context.WithCancel(context.Background())
+	defer stopStore()
 	storeDone := make(chan struct{})
 	go func() {
 		defer close(storeDone)
-		err := a.store.Run(runCtx, a.opt.SyncInterval, func(err error) {
-			a.log.Error("positions sync", "err", err)
-		})
-		if err != nil {
-			a.log.Error("final positions sync", "err", err)
-		}
+		a.syncPositions(storeCtx, a.hold)
 	}()
 
 	for _, w := range a.opt.Watches {
@@ -262,6 +269,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			defer wg.Done()
 			a.pumpFile(runCtx, w, src, items)
 		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.metrics.trackLag(runCtx, a.opt.SyncInterval, a.store, a.opt.Watches)
+	}()
+	if k, ok := a.opt.Kernel.(*KmsgSource); ok {
+		k.overruns = a.metrics.kmsgOverruns
 	}
 	sources := append([]InputSource(nil), a.opt.Extra...)
 	if a.opt.Kernel != nil {
@@ -289,7 +304,8 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	cancel()
 	wg.Wait()
-	<-storeDone // Store.Run syncs once more when its context ends
+	stopStore()
+	<-storeDone // syncPositions syncs once more when its context ends
 	if srv != nil {
 		shut, c := context.WithTimeout(context.Background(), time.Second)
 		srv.Shutdown(shut)
@@ -306,16 +322,20 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 	for l := range src.Lines() {
 		lines.Inc()
 		l := l
+		ack := func() { a.hold.ack(l.File, func() { src.Commit(l) }) }
 		ev, err := w.Parse(l.Text)
+		var it Item
 		if err != nil {
+			// An unparseable line is handled by counting it; its commit
+			// still goes through the loop, in order with the others.
 			bad.Inc()
-			src.Commit(l) // an unparseable line is handled by counting it
-			continue
+			it = Item{Ack: ack, skip: true}
+		} else {
+			if ev.Time.IsZero() {
+				ev.Time = a.now()
+			}
+			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: ack}
 		}
-		if ev.Time.IsZero() {
-			ev.Time = a.now()
-		}
-		it := Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: func() { src.Commit(l) }}
 		select {
 		case out <- it:
 		case <-ctx.Done():
@@ -332,15 +352,37 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 	defer tick.Stop()
 	checkC := make(chan []CheckResult, 1)
 	go a.runChecks(ctx, checkC)
+	// While the sources catch up on a backlog (a restart re-reading what
+	// was not checkpointed), the wall clock runs ahead of the lines: ticking
+	// the correlator with it would close an incident between two of its
+	// own re-read lines. Such ticks use the latest time read instead.
+	catchUp := min(a.opt.Correlate.Settle+a.opt.TickInterval, a.opt.Correlate.Gap/2)
+	var readUpTo time.Time // latest event time since the last tick
 	for {
 		select {
 		case <-ctx.Done():
 			// Incidents still open are reported as they stand: a restart
-			// re-reads from the saved positions and reopens them.
+			// re-reads from the saved positions and reopens them. With
+			// none open, what is held is handled: commit it, so the final
+			// positions sync records it and a restart does not report
+			// the closed incident again.
+			if corr.Idle() {
+				a.hold.release()
+			}
 			return
 		case it := <-items:
+			if it.skip {
+				it.Ack()
+				continue
+			}
+			if t := it.Input.Event.Time; t.After(readUpTo) {
+				readUpTo = t
+			}
 			if ev := &it.Input.Event; ev.Kind == parsers.KindAccess {
 				a.cf.observe(ev.RemoteAddr, ev.Time)
+				if ev.IsGateway() {
+					a.hold.gateway(a.now())
+				}
 			}
 			corr.Observe(&it.Input)
 			if it.Ack != nil {
@@ -348,7 +390,13 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			}
 		case <-tick.C:
 			now := a.now()
-			a.emitUpdates(ctx, corr.Tick(now))
+			at := now
+			if !readUpTo.IsZero() && now.Sub(readUpTo) > catchUp {
+				at = readUpTo
+			}
+			readUpTo = time.Time{}
+			a.emitUpdates(ctx, corr.Tick(at))
+			a.hold.tick(now, corr.Idle())
 		case res := <-checkC:
 			if len(a.cf.ranges) > 0 {
 				res = append(res, a.cf.result(a.now()))
@@ -360,6 +408,7 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 
 func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
 	for _, u := range ups {
+		a.hold.incident(u.Incident.ID, u.State == correlate.Closed)
 		seq := 0
 		if u.State == correlate.Updated {
 			a.updSeq[u.Incident.ID]++
