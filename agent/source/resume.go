@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,10 +128,12 @@ func (s *FileSource) resume(st *tailState) {
 			f.Close()
 			cur = nil
 			s.log.Error("cannot read file; retrying", "err", err)
+			st.openErr = err.Error() // the poll loop does not say it again
 		}
 	case errors.Is(err, fs.ErrNotExist):
 	default:
 		s.log.Error("cannot read file; retrying", "err", err)
+		st.openErr = err.Error()
 	}
 	if len(entries) == 0 {
 		// First start: a file that exists is read from its end; one
@@ -178,6 +181,17 @@ func (s *FileSource) resume(st *tailState) {
 		curPrefix, _ = cur.prefix()
 		curPrefix = append([]byte(nil), curPrefix...)
 	}
+	// addCopy makes the copy cp (copytruncate) of a saved generation a
+	// target, read from the highest saved offset that resolves to it.
+	addCopy := func(cp *reader, fp positions.Fingerprint, from int64) {
+		defer cp.close()
+		if t := find(idOf(cp.key)); t != nil {
+			t.from = max(t.from, from)
+			return
+		}
+		sib := sibling{name: cp.name, dev: cp.key.Dev, ino: cp.key.Ino}
+		targets = append(targets, &target{sib: sib, fp: fp, from: from})
+	}
 	var stale []positions.Key
 	var curStart int64 = -1
 	var curKey positions.Key
@@ -193,14 +207,7 @@ func (s *FileSource) resume(st *tailState) {
 			}
 			// Same inode, other content: truncated while we were down.
 			if cp := s.findCopy(e.Key, e.Offset, idOf(e.Key)); cp != nil {
-				id := idOf(cp.key)
-				sib := sibling{name: cp.name, dev: cp.key.Dev, ino: cp.key.Ino}
-				if t := find(id); t != nil {
-					t.from = max(t.from, e.Offset)
-				} else {
-					targets = append(targets, &target{sib: sib, fp: e.FP, from: e.Offset})
-				}
-				cp.close()
+				addCopy(cp, e.FP, e.Offset)
 			}
 			stale = append(stale, e.Key)
 			continue
@@ -211,7 +218,11 @@ func (s *FileSource) resume(st *tailState) {
 		}
 		found := false
 		for _, sib := range sibs {
-			if sib.dev == e.Dev && sib.ino == e.Ino {
+			if sib.dev != e.Dev || sib.ino != e.Ino {
+				continue
+			}
+			if r := s.openSibling(sib, e.FP, e.Offset, false); r != nil {
+				r.close()
 				if t := find(fileID{sib.dev, sib.ino}); t != nil {
 					if e.Offset > t.from {
 						t.from, t.fp, t.key = e.Offset, e.FP, e.Key
@@ -220,14 +231,20 @@ func (s *FileSource) resume(st *tailState) {
 					targets = append(targets, &target{sib: sib, fp: e.FP, key: e.Key, from: e.Offset})
 				}
 				found = true
-				break
+			} else if cp := s.findCopy(e.Key, e.Offset, idOf(e.Key)); cp != nil {
+				// Truncated (copytruncate) and then renamed while we were
+				// down: the saved content lives on in its copy, and what
+				// the inode holds now was never read (resumeUnseen).
+				addCopy(cp, e.FP, e.Offset)
 			}
+			break
 		}
 		if !found {
 			stale = append(stale, e.Key)
 		}
 	}
 
+	opened := map[fileID]bool{} // files resumed: resumeUnseen leaves them alone
 	for _, t := range targets {
 		if !listed {
 			sibs, listed = s.siblings(), true
@@ -256,11 +273,15 @@ func (s *FileSource) resume(st *tailState) {
 		}
 		s.log.Info("resuming a rotated generation", "file", r.name, "offset", t.from)
 		st.drains = append(st.drains, r)
+		opened[idOf(r.key)] = true
 	}
 	for _, k := range stale {
 		s.store.Remove(k)
 	}
-	s.resumeUnseen(st, targets2ids(targets, func(t *target) fileID { return fileID{t.sib.dev, t.sib.ino} }), cur)
+	s.resumeUnseen(st, opened, cur)
+	// Oldest generation first: lines reach the correlator in about the
+	// order they were written (it tolerates only small disorder).
+	slices.SortStableFunc(st.drains, func(a, b *reader) int { return modTime(a.f).Compare(modTime(b.f)) })
 
 	st.fromStart = true
 	if cur == nil {
@@ -286,14 +307,6 @@ func (s *FileSource) resume(st *tailState) {
 	if curKey == (positions.Key{}) {
 		s.anchor(cur)
 	}
-}
-
-func targets2ids[T any](ts []T, id func(T) fileID) map[fileID]bool {
-	out := make(map[fileID]bool, len(ts))
-	for _, t := range ts {
-		out[id(t)] = true
-	}
-	return out
 }
 
 // resumeUnseen reads from their start the rotated generations that
@@ -324,6 +337,14 @@ func (s *FileSource) resumeUnseen(st *tailState, known map[fileID]bool, cur *rea
 		s.log.Info("reading a rotated generation written since the last checkpoint", "file", r.name)
 		st.drains = append(st.drains, r)
 	}
+}
+
+func modTime(f *os.File) time.Time {
+	fi, err := f.Stat()
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 func sizeOf(f *os.File) int64 {
