@@ -201,23 +201,60 @@ func allNotInstalled(fw *firewall.Firewall) bool {
 	return true
 }
 
-// TLS port: 443 if audited, else the first audited port other than 80.
-func tlsPort(ports []uint16) uint16 {
+// tlsPort picks the port whose certificate is checked: 443 if audited;
+// else an audited port that the nginx or apache configuration serves with
+// TLS (`listen … ssl`, a vhost with SSLCertificateFile). With no
+// configuration read, the first audited port other than 80 (the admin
+// named it). A port the configuration serves in plain HTTP is never
+// probed with a TLS handshake: that would report a broken certificate on
+// a healthy HTTP site. why says what was decided when the result is 0.
+func tlsPort(ports []uint16, ngx *nginxconf.Config, apc *apacheconf.Config) (port uint16, why string) {
 	if slices.Contains(ports, 443) {
-		return 443
+		return 443, ""
 	}
-	for _, p := range ports {
-		if p != 80 {
-			return p
+	tls, plain := map[int]bool{}, map[int]bool{}
+	if ngx != nil {
+		for _, s := range ngx.Servers() {
+			for _, l := range s.Listens {
+				if l.SSL {
+					tls[l.Port] = true
+				} else {
+					plain[l.Port] = true
+				}
+			}
 		}
 	}
-	return 0
+	if apc != nil {
+		for _, v := range apc.VHosts {
+			for _, p := range v.Ports {
+				if v.SSLCertFile != "" {
+					tls[p] = true
+				} else {
+					plain[p] = true
+				}
+			}
+		}
+	}
+	for _, p := range ports {
+		if tls[int(p)] {
+			return p, ""
+		}
+	}
+	for _, p := range ports {
+		if p != 80 && !plain[int(p)] {
+			return p, ""
+		}
+	}
+	if len(plain) > 0 {
+		return 0, "no audited port is served with TLS in the web server configuration"
+	}
+	return 0, "no TLS port audited"
 }
 
 func tlsCheck(ctx context.Context, o Options, ngx *nginxconf.Config, apc *apacheconf.Config, listening []uint16) checks.Check {
-	port := tlsPort(o.Ports)
+	port, why := tlsPort(o.Ports, ngx, apc)
 	if port == 0 {
-		return checks.Skipped("tls.certificate", "no TLS port audited")
+		return checks.Skipped("tls.certificate", why)
 	}
 	if !slices.Contains(listening, port) {
 		return checks.Skipped("tls.certificate", fmt.Sprintf("nothing listens on port %d", port))

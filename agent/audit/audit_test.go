@@ -13,6 +13,7 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/checks"
 	"github.com/origin-agent/origin-agent/firewall"
+	"github.com/origin-agent/origin-agent/parsers/nginxconf"
 )
 
 // fakeLister answers with captured text.
@@ -164,5 +165,35 @@ func TestCheckSSH(t *testing.T) {
 	}
 	if err := CheckSSH("", []uint16{22}); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestTLSPort(t *testing.T) {
+	ngx := func(conf string) *nginxconf.Config {
+		t.Helper()
+		c, err := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	plain8080 := ngx(`http { server { listen 8080; server_name a.example; } }`)
+	tls8443 := ngx(`http { server { listen 8080; } server { listen 8443 ssl; server_name a.example; } }`)
+	for _, tc := range []struct {
+		name  string
+		ports []uint16
+		ngx   *nginxconf.Config
+		want  uint16
+	}{
+		{"443 audited", []uint16{80, 443}, plain8080, 443},
+		{"no configuration: the admin's other port", []uint16{80, 8443}, nil, 8443},
+		{"plain HTTP port is not probed", []uint16{8080}, plain8080, 0},
+		{"the ssl listen wins over a plain one", []uint16{8080, 8443}, tls8443, 8443},
+		{"only port 80", []uint16{80}, nil, 0},
+	} {
+		got, why := tlsPort(tc.ports, tc.ngx, nil)
+		if got != tc.want || (got == 0) != (why != "") {
+			t.Errorf("%s: tlsPort(%v) = %d (%q), want %d", tc.name, tc.ports, got, why, tc.want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -181,10 +182,24 @@ http {
 }
 `, l.dir)), 0o644)
 	nginx := exec.Command("ip", "netns", "exec", l.origin, "nginx", "-c", l.conf, "-p", l.dir, "-g", "daemon off;")
+	// Its own process group, so that the workers are stopped with the
+	// master: SIGKILL to the master alone leaves them running.
+	nginx.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := nginx.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { nginx.Process.Kill(); nginx.Wait() })
+	t.Cleanup(func() {
+		nginx.Process.Signal(syscall.SIGTERM) // fast shutdown: the master stops its workers
+		done := make(chan struct{})
+		go func() { nginx.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-nginx.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		syscall.Kill(-nginx.Process.Pid, syscall.SIGKILL) // any worker left behind
+	})
 	for i := 0; ; i++ {
 		if l.curl(l.origin, "http://127.0.0.1/") {
 			break
