@@ -220,14 +220,16 @@ func (s *Spool) commitLoop() {
 			}
 		}
 		dropped, droppedBytes, err := s.commit(group)
+		// The drop is counted before any Append returns: a caller that
+		// reads the counter after its Append sees the drop it caused.
+		if err == nil && dropped > 0 && s.onDrop != nil {
+			s.onDrop(dropped, droppedBytes)
+		}
 		for _, r := range group {
 			r.done <- err
 		}
 		if err == nil {
 			s.signal()
-			if dropped > 0 && s.onDrop != nil {
-				s.onDrop(dropped, droppedBytes)
-			}
 		}
 	}
 }
