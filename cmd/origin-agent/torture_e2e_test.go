@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,12 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/promtext"
 )
 
 // The rotation torture test of issue 3, at binary level: the real
@@ -388,25 +388,7 @@ func (a *tortureAgent) waitLog(msg string, within time.Duration) {
 // linesRead is origin_agent_lines_read_total summed over paths, for the
 // running agent.
 func (a *tortureAgent) linesRead() (float64, error) {
-	resp, err := http.Get(a.metrics + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if !strings.HasPrefix(l, "origin_agent_lines_read_total{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", l, err)
-		}
-		sum += v
-	}
-	return sum, sc.Err()
+	return promtext.SumURL(a.metrics+"/metrics", "origin_agent_lines_read_total")
 }
 
 // tortureWriter appends numbered combined-format lines like nginx: one

@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/promtext"
 )
 
 func main() {
@@ -262,7 +264,7 @@ path = %q
 	// Give the agent a moment to read the last lines, then count.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		res.read, err = linesRead(metrics)
+		res.read, err = promtext.SumURL(metrics, "origin_agent_lines_read_total")
 		if err != nil || res.read >= float64(res.written) || time.Now().After(deadline) {
 			break
 		}
@@ -421,29 +423,6 @@ func clockTicks() (int64, error) {
 		b = b[16:]
 	}
 	return 0, errors.New("no AT_CLKTCK in /proc/self/auxv")
-}
-
-// linesRead is origin_agent_lines_read_total summed over files.
-func linesRead(url string) (float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if !strings.HasPrefix(l, "origin_agent_lines_read_total{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", l, err)
-		}
-		sum += v
-	}
-	return sum, sc.Err()
 }
 
 func waitUp(url string, within time.Duration) error {
