@@ -46,20 +46,24 @@
 // Two rotations within one PollInterval lose the generation in between
 // (it was never opened); logrotate does not do that.
 //
-// # Why the follow loop is ours and not github.com/nxadm/tail's
+// # What github.com/nxadm/tail does here, and what it does not
 //
-// nxadm/tail v1.4.11 calls util.Fatal → os.Exit(1) when a stat of the
-// followed path fails with anything but ENOENT, in both of its watchers
-// (watch/inotify.go:121, watch/polling.go:81), and when an inotify instance
-// cannot be made (watch/inotify_tracker.go:220). Checking inotify first
-// removes only the last of these; a path whose directory becomes unreadable
-// (EACCES), or any EIO/ELOOP, still kills the agent, and these happen in
-// goroutines we cannot guard. It also reopens a renamed path without
-// draining the old file, misses a truncation that regrew, and drops a
-// partial line on reopen. Every Follow configuration therefore has an exit
-// path we cannot rule out, so the loop here reads plain *os.File values
-// and polls; it keeps nxadm/tail's proven semantics (CompleteLines: a line
-// is delivered only once its newline is written; the offset recorded is
-// the offset just after the line, like Line.SeekInfo.Offset; no rate
-// limiter; sends select on shutdown).
+// nxadm/tail v1.4.11 reads the lines (see reader): Config{CompleteLines,
+// MustExist, Location: the offset to resume from}, with Line.SeekInfo.Offset
+// - the offset just after the line - as the checkpoint. It is never asked
+// to follow. Following is where it loses lines and where it can end the
+// process: it calls util.Fatal → os.Exit(1) when a stat of the followed
+// path fails with anything but ENOENT, in both of its watchers
+// (watch/inotify.go:121, watch/polling.go:81), and when an inotify
+// instance cannot be made (watch/inotify_tracker.go:220), from goroutines
+// we cannot guard; it reopens a renamed path without draining the old
+// file, misses a truncation that regrew, and its rate limiter drops data.
+// With Follow false none of its watchers runs and ReOpen is off, so no
+// call path reaches os.Exit: each poll runs one pass of it over the open
+// generation (by /proc/self/fd, so a renamed or deleted file is still the
+// same inode) from the last complete line to the end, and the text after
+// the last newline, which a non-following tail still sends, is recognised
+// by its offset (not one past its text) and read again next time. The
+// follow loop above - polling, rotation, truncation, draining, positions -
+// is this package's.
 package source

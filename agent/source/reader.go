@@ -1,36 +1,44 @@
 package source
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
+
+	nxtail "github.com/nxadm/tail"
 
 	"github.com/origin-agent/origin-agent/agent/positions"
 )
 
-const (
-	readSize  = 64 << 10 // one read(2)
-	arenaSize = 64 << 10 // Line.Text storage is carved from blocks of this size
-)
+// arenaSize: Line.Text storage is carved from blocks of this size.
+const arenaSize = 64 << 10
 
 // reader reads complete lines from one open file generation.
+//
+// The lines themselves are read by github.com/nxadm/tail, in its one mode
+// that has no path to os.Exit: not following (Follow false, so none of
+// its watchers runs; no ReOpen; MustExist), with CompleteLines and no rate
+// limiter. Each pass hands it the generation reader holds open, by
+// /proc/self/fd, so it reads the same inode even after a rename or unlink,
+// from off to its end; the line's SeekInfo.Offset is the checkpoint. What
+// following means - polling, rotation, truncation by size and fingerprint,
+// draining a renamed file, restart positions - is this package's.
 type reader struct {
 	f       *os.File
 	key     positions.Key // Path is the configured path, not the rotated name
 	name    string        // file name it was opened as, for logs
-	off     int64         // offset of the next byte read(2) returns
+	off     int64         // offset just after the last complete line read
 	sent    int64         // offset just after the last delivered line
-	pend    []byte        // unterminated line, at most maxLine bytes
-	cut     bool          // the pending line was longer than maxLine
+	pend    int           // bytes after the last newline at the last EOF
 	maxLine int
 
 	static     bool      // a copy: finish at its first EOF
 	lastGrowth time.Time // draining: last time bytes were read
 
-	rbuf  []byte
+	t     *nxtail.Tail // the pass in progress; nil between passes
 	fpbuf []byte
 	arena []byte
 	batch []Line
@@ -40,95 +48,115 @@ func newReader(f *os.File, name string, key positions.Key, start int64, maxLine 
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("seek %s to %d: %w", name, start, err)
 	}
-	return &reader{
-		f: f, key: key, name: name, off: start, sent: start, maxLine: maxLine,
-		rbuf: make([]byte, readSize),
-	}, nil
+	return &reader{f: f, key: key, name: name, off: start, sent: start, maxLine: maxLine}, nil
 }
 
-func (r *reader) close() { r.f.Close() }
+func (r *reader) close() {
+	r.stopTail()
+	r.f.Close()
+}
 
-// read reads up to about budget bytes (until EOF) and splits them into
-// r.batch. It returns the number of bytes read.
+// read reads complete lines until about budget bytes were read or the end
+// of the file, into r.batch. It returns the number of bytes read.
 func (r *reader) read(budget int) (int, error) {
 	r.batch = r.batch[:0]
 	total := 0
 	for total < budget {
-		n, err := r.f.Read(r.rbuf)
-		if n > 0 {
-			r.split(r.rbuf[:n])
-			total += n
+		if r.t == nil {
+			// A pass only when something was written since the last one:
+			// idle files (most vhosts' logs, most of the time) cost a
+			// stat per poll, not an open and a goroutine.
+			fi, err := r.f.Stat()
+			if err != nil {
+				return total, fmt.Errorf("stat %s: %w", r.name, err)
+			}
+			if fi.Size() <= r.off+int64(r.pend) {
+				return total, nil
+			}
+			if err := r.startTail(); err != nil {
+				return total, err
+			}
 		}
-		if errors.Is(err, io.EOF) || (n == 0 && err == nil) {
+		l, ok := <-r.t.Lines
+		if !ok { // the end of the file: the pass is over
+			err := r.t.Wait()
+			r.t = nil
+			if err != nil {
+				return total, fmt.Errorf("read %s: %w", r.name, err)
+			}
 			return total, nil
 		}
-		if err != nil {
-			return total, fmt.Errorf("read %s: %w", r.name, err)
+		n := int64(len(l.Text))
+		if l.SeekInfo.Offset != r.off+n+1 {
+			// Not following, CompleteLines still sends what follows the
+			// last newline at EOF: not a line yet. The next pass reads it
+			// again from r.off, completed or longer.
+			r.pend = int(n)
+			continue
 		}
+		r.pend = 0
+		r.emit(l.Text, l.SeekInfo.Offset)
+		r.off = l.SeekInfo.Offset
+		total += int(n + 1)
 	}
 	return total, nil
 }
 
-// split appends the complete lines of chunk (read at r.off) to r.batch and
-// keeps the unterminated rest in r.pend.
-func (r *reader) split(chunk []byte) {
-	base := r.off
-	r.off += int64(len(chunk))
-	start := 0
-	for {
-		i := bytes.IndexByte(chunk[start:], '\n')
-		if i < 0 {
-			break
-		}
-		end := start + i
-		r.emit(chunk[start:end], base+int64(end)+1)
-		start = end + 1
+// startTail starts a pass of nxadm/tail over r.f from r.off.
+func (r *reader) startTail() error {
+	t, err := nxtail.TailFile("/proc/self/fd/"+strconv.Itoa(int(r.f.Fd())), nxtail.Config{
+		Location:      &nxtail.SeekInfo{Offset: r.off, Whence: io.SeekStart},
+		MustExist:     true,
+		CompleteLines: true,
+		Logger:        nxtail.DiscardingLogger,
+	})
+	if err != nil {
+		return fmt.Errorf("read %s: %w", r.name, err)
 	}
-	r.addPending(chunk[start:])
+	r.t = t
+	return nil
 }
 
-func (r *reader) emit(seg []byte, lineEnd int64) {
-	cut := r.cut
-	if room := r.maxLine - len(r.pend); len(seg) > room {
-		seg = seg[:max(room, 0)]
-		cut = true
+// stopTail ends the pass in progress, if any: what it read ahead is
+// dropped (r.off is not moved by it).
+func (r *reader) stopTail() {
+	if r.t == nil {
+		return
 	}
-	n := len(r.pend) + len(seg)
+	r.t.Kill(nil)
+	for range r.t.Lines { // it may be sending one line
+	}
+	r.t.Wait()
+	r.t = nil
+}
+
+// emit adds the line that ends at lineEnd to r.batch, cut to maxLine.
+func (r *reader) emit(text string, lineEnd int64) {
+	cut := false
+	if len(text) > r.maxLine {
+		text, cut = text[:r.maxLine], true
+	}
+	n := len(text)
 	if cap(r.arena)-len(r.arena) < n {
 		r.arena = make([]byte, 0, max(arenaSize, n))
 	}
 	s := len(r.arena)
-	r.arena = append(r.arena, r.pend...)
-	r.arena = append(r.arena, seg...)
-	text := r.arena[s:len(r.arena):len(r.arena)]
-	r.pend = r.pend[:0]
-	r.cut = false
-	r.batch = append(r.batch, Line{Offset: lineEnd, Text: text, Cut: cut})
+	r.arena = append(r.arena, text...)
+	r.batch = append(r.batch, Line{Offset: lineEnd, Text: r.arena[s:len(r.arena):len(r.arena)], Cut: cut})
 }
 
-func (r *reader) addPending(rest []byte) {
-	if room := r.maxLine - len(r.pend); len(rest) > room {
-		rest = rest[:max(room, 0)]
-		r.cut = true
-	}
-	r.pend = append(r.pend, rest...)
-}
-
-// discard drops what read produced and rewinds to just after the last
-// delivered line.
+// discard drops what read produced: r.off goes back to just after the
+// last delivered line.
 func (r *reader) discard() {
+	r.stopTail()
 	r.batch = r.batch[:0]
-	r.pend = r.pend[:0]
-	r.cut = false
+	r.off, r.pend = r.sent, 0
 }
 
 // rewind restarts reading at offset 0 of the same open file (after a
 // truncation) with a fresh fingerprint.
 func (r *reader) rewind() error {
 	r.discard()
-	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("seek %s to 0: %w", r.name, err)
-	}
 	r.off, r.sent = 0, 0
 	fp, err := r.prefixFingerprint()
 	if err != nil {

@@ -237,8 +237,8 @@ func (s *FileSource) pumpDrains(ctx context.Context, st *tailState) bool {
 			done = true
 		}
 		if done && ctx.Err() == nil {
-			if len(r.pend) > 0 {
-				s.log.Warn("rotated file ends without a newline; last partial line dropped", "file", r.name, "bytes", len(r.pend))
+			if r.pend > 0 {
+				s.log.Warn("rotated file ends without a newline; last partial line dropped", "file", r.name, "bytes", r.pend)
 			}
 			s.log.Debug("finished rotated file", "file", r.name, "offset", r.sent)
 			s.finish(r.key, r.sent)
@@ -408,7 +408,7 @@ func (s *FileSource) readerFor(f *os.File, name string, fromStart bool) (*reader
 // given size, looking back at most 64 KiB (so a first start does not
 // deliver half a line that was being written); size when there is none.
 func lastLineEnd(f *os.File, size int64) (int64, error) {
-	from := max(size-readSize, 0)
+	from := max(size-64<<10, 0)
 	buf := make([]byte, size-from)
 	n, err := f.ReadAt(buf, from)
 	if err != nil && !errors.Is(err, io.EOF) {
