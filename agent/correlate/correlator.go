@@ -40,8 +40,9 @@ type Correlator struct {
 	out       []Update
 	prunedSec int64
 	// prevLast is the last gateway status of the previous incident: the
-	// signals up to it were that incident's evidence.
-	prevLast time.Time
+	// signals up to it were that incident's evidence. floor is prevLast as
+	// it was at the last quiet gap: no lookback reaches before it.
+	prevLast, floor time.Time
 }
 
 // coverage records which kinds of logs were seen at all: absence of a
@@ -279,9 +280,14 @@ func (c *Correlator) open(g gateway) {
 	// After a quiet gap, what happened up to the previous incident's last
 	// gateway status explained that incident: a worker OOM-killed or
 	// crashed a minute ago, its pool long recovered, is not why php-fpm
-	// refuses connections now. (A split without a gap keeps the lookback.)
-	if g.t.Sub(c.prevLast) > c.cfg.Gap && !from.After(c.prevLast) {
-		from = c.prevLast.Add(time.Nanosecond)
+	// refuses connections now. A split without a gap keeps what came
+	// since that gap (one chain of failures: the OOM kill behind the resets
+	// is behind the refusals that follow), but never reaches past it.
+	if g.t.Sub(c.prevLast) > c.cfg.Gap {
+		c.floor = c.prevLast
+	}
+	if !c.floor.IsZero() && !from.After(c.floor) {
+		from = c.floor.Add(time.Nanosecond)
 	}
 	for _, s := range c.ring {
 		if !s.t.Before(from) && !s.t.After(g.t.Add(c.cfg.Lookahead)) {

@@ -44,3 +44,46 @@ func TestLookbackStopsAtPreviousIncident(t *testing.T) {
 		}
 	}
 }
+
+// Found by the same test, apache in front: php-fpm was stopped a few
+// seconds after an OOM-kill incident had closed. The requests in flight
+// were reset (one incident, no cause in the logs), the ones after were
+// refused - a second incident split from the first without a quiet gap.
+// The split kept the full lookback and reached the OOM kill of the closed
+// incident before the gap: the refusals were blamed on it.
+func TestSplitLookbackStopsAtLastGap(t *testing.T) {
+	sec := time.Second
+	s := &scenario{}
+	s.healthy(0, 10*sec, sec)
+	s.kernel(10*sec, parsers.Event{Signal: parsers.SigOOMKill, ChildPID: 4121, Process: []byte("php-fpm8.2")},
+		"Memory cgroup out of memory: Killed process 4121 (php-fpm8.2)")
+	s.fpm(10*sec, parsers.Event{Signal: parsers.SigFPMChildExited, ChildPID: 4121, ExitSig: 9}, "child 4121 exited on signal 9 (SIGKILL)")
+	s.failing(10*sec, 1, sec, 502, parsers.SigPrematurelyClosed, "upstream prematurely closed connection")
+	s.healthy(11*sec, 20*sec, sec)
+	s.failing(20*sec, 8, sec/20, 502, parsers.SigResetByPeer, "recv() failed (104: Connection reset by peer) while reading response header from upstream")
+	s.failing(20*sec+sec/2, 20, sec/4, 502, parsers.SigConnectNoSocket, "connect() to unix:/run/php/php8.2-fpm.sock failed (2: No such file or directory)")
+	s.healthy(30*sec, 50*sec, sec)
+
+	cfg := DefaultConfig()
+	cfg.Gap = 5 * sec
+	incs := run(t, cfg, s.in)
+	if len(incs) < 2 || incs[0].Cause != CauseOOMKill {
+		t.Fatalf("incidents %v, want the OOM kill first", causes(incs))
+	}
+	for i, inc := range incs[1:] {
+		if inc.Cause == CauseOOMKill {
+			t.Errorf("incident %d blamed on the OOM kill of the closed incident before the gap (all: %v)", i+2, causes(incs))
+		}
+	}
+	if last := incs[len(incs)-1]; last.Cause != CauseUpstreamDown {
+		t.Errorf("the refusals: cause %s, want %s (all: %v)", last.Cause, CauseUpstreamDown, causes(incs))
+	}
+}
+
+func causes(incs []Incident) []Cause {
+	var out []Cause
+	for _, inc := range incs {
+		out = append(out, inc.Cause)
+	}
+	return out
+}
