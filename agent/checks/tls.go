@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -46,6 +47,16 @@ type certFinding struct {
 	Problems []string `json:"problems,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	status   Status
+	plain    bool // the server answered the ClientHello in plain text
+}
+
+func allPlain(rs []certFinding) bool {
+	for _, r := range rs {
+		if !r.plain {
+			return false
+		}
+	}
+	return len(rs) > 0
 }
 
 // TLSCheck connects with every name of names (SNI) and once without, and
@@ -66,6 +77,12 @@ func TLSCheck(ctx context.Context, port uint16, dial TLSDialer, names []string, 
 		}
 		results = append(results, r)
 		worst = worse(worst, r.status)
+	}
+	if port != 443 && allPlain(results) {
+		// A port other than 443 that answers a ClientHello in plain text
+		// is an HTTP port (the audit guessed it from --ports), not a
+		// broken certificate.
+		return Skipped(c.ID, fmt.Sprintf("port %d answers in plain text, not TLS: no certificate to check", port))
 	}
 	c.Status = worst
 	c.Details["port"] = port
@@ -105,6 +122,8 @@ func judgeCert(ctx context.Context, dial TLSDialer, name string, now time.Time, 
 	r := certFinding{Name: name, status: Pass}
 	st, err := dial(ctx, name)
 	if err != nil {
+		var rh tls.RecordHeaderError
+		r.plain = errors.As(err, &rh)
 		r.Error = "TLS handshake failed: " + err.Error()
 		r.status = Fail
 		return r

@@ -106,6 +106,12 @@ func TestTLSCheckNoTLSAndNothingListening(t *testing.T) {
 	if c.Status != Fail || !strings.Contains(c.Summary, "TLS handshake failed") || !strings.Contains(c.Summary, "525") {
 		t.Errorf("plain HTTP on 443: %s %s", c.Status, c.Summary)
 	}
+	// The same server on another port (one the audit guessed from
+	// --ports): an HTTP port, not a broken certificate.
+	c = TLSCheck(context.Background(), 8080, DialTLS(ln.Addr().String(), 2*time.Second), nil, time.Now(), nil)
+	if c.Status != Skip || !strings.Contains(c.Summary, "plain text") {
+		t.Errorf("plain HTTP on 8080: %s %s", c.Status, c.Summary)
+	}
 	addr := ln.Addr().String()
 	ln.Close()
 	c = TLSCheck(context.Background(), 443, DialTLS(addr, 2*time.Second), nil, time.Now(), nil)
