@@ -3,6 +3,7 @@ package discover
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -63,9 +64,16 @@ func exists(fsys fs.FS, p string) bool {
 
 // readable reports why the file at absolute path p cannot be opened for
 // reading, or nil when it can.
+// readable opens p to see that it can be read. The error is the bare
+// reason ("permission denied"): callers name p themselves, and the
+// fs.FS path inside a PathError lacks its leading slash.
 func readable(fsys fs.FS, p string) error {
 	f, err := fsys.Open(rel(p))
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
 		return err
 	}
 	return f.Close()
