@@ -59,31 +59,40 @@ type Header struct {
 // maxSize > 0 bounds the message (UDP): evidence entries are dropped from the
 // end until it fits, then the JSON is cut at a UTF-8 boundary (the
 // structured data still names cause, severity and id).
+//
+// The cut never reaches into the header or the structured data: a maxSize
+// smaller than those two (at most about 1 KiB: header fields and SD values
+// are bounded) yields them alone, over maxSize.
 func FormatRFC5424(f finding.Finding, h Header, now time.Time, maxSize int) ([]byte, error) {
-	out, err := formatRFC5424(f, h, now)
+	out, msgAt, err := formatRFC5424(f, h, now)
 	if err != nil || maxSize <= 0 || len(out) <= maxSize {
 		return out, err
 	}
 	for len(f.Evidence) > 0 && len(out) > maxSize {
 		f.Evidence = f.Evidence[:len(f.Evidence)-1]
-		if out, err = formatRFC5424(f, h, now); err != nil {
+		if out, msgAt, err = formatRFC5424(f, h, now); err != nil {
 			return nil, err
 		}
 	}
 	if len(out) > maxSize {
 		cut := maxSize
-		for cut > 0 && !utf8.RuneStart(out[cut]) {
+		for cut > msgAt && !utf8.RuneStart(out[cut]) {
 			cut--
+		}
+		if cut <= msgAt {
+			cut = msgAt - 1 // no room for any of the MSG: drop it and its space
 		}
 		out = out[:cut]
 	}
 	return out, nil
 }
 
-func formatRFC5424(f finding.Finding, h Header, now time.Time) ([]byte, error) {
+// formatRFC5424 renders the whole message; msgAt is where the MSG (the
+// finding JSON, the message's raw suffix) begins.
+func formatRFC5424(f finding.Finding, h Header, now time.Time) (out []byte, msgAt int, err error) {
 	js, err := json.Marshal(f)
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("encode finding %s: %w", f.ID, err))
+		return nil, 0, Permanent(fmt.Errorf("encode finding %s: %w", f.ID, err))
 	}
 	ts := f.End
 	if ts.IsZero() {
@@ -126,9 +135,9 @@ func formatRFC5424(f finding.Finding, h Header, now time.Time) ([]byte, error) {
 	msg.Message = &body
 	s, err := msg.String()
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("build syslog message for %s: %w", f.ID, err))
+		return nil, 0, Permanent(fmt.Errorf("build syslog message for %s: %w", f.ID, err))
 	}
-	return []byte(s), nil
+	return []byte(s), len(s) - len(body), nil
 }
 
 // headerField makes v a valid RFC 5424 header field: PRINTUSASCII (33..126),
@@ -149,10 +158,22 @@ func headerField(v string, max int) string {
 	return string(b)
 }
 
-// sdValue makes v valid UTF-8 (escaping is the builder's job).
+// maxSDValue bounds an SD value (cause, severity and id are all far
+// shorter), so that header and structured data always fit a datagram.
+const maxSDValue = 64
+
+// sdValue makes v valid UTF-8 of at most maxSDValue bytes (escaping is the
+// builder's job).
 func sdValue(v string) string {
-	if utf8.ValidString(v) {
-		return v
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "\uFFFD")
 	}
-	return strings.ToValidUTF8(v, "\uFFFD")
+	if len(v) > maxSDValue {
+		cut := maxSDValue
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut]
+	}
+	return v
 }

@@ -60,6 +60,15 @@ func TestFormatRFC5424Truncation(t *testing.T) {
 	if _, err := rfc5424.NewParser().Parse(got); err != nil {
 		t.Errorf("hard-cut message does not parse: %v", err)
 	}
+	// A bound smaller than header and SD: they stay whole, the MSG goes.
+	got, _ = FormatRFC5424(f, h, time.Time{}, 20)
+	m, err = rfc5424.NewParser().Parse(got)
+	if err != nil || m.(*rfc5424.SyslogMessage).StructuredData == nil || (*m.(*rfc5424.SyslogMessage).StructuredData)[SDID]["id"] != "big" {
+		t.Errorf("tiny bound: %q: %v", got, err)
+	}
+	if strings.HasSuffix(string(got), " ") || strings.Contains(string(got), "{") {
+		t.Errorf("tiny bound: MSG or its space left: %q", got)
+	}
 }
 
 // FuzzFormatRFC5424: whatever the finding holds, the message parses back
@@ -75,7 +84,10 @@ func FuzzFormatRFC5424(f *testing.F) {
 			max = 0
 		}
 		if max > 0 {
-			max += 400 // room for the header and SD
+			// Room for the header and SD, which are never cut: up to
+			// 255+48+128+32 header bytes and 3 SD values of 64 bytes,
+			// each escaped to at most twice that.
+			max += 1024
 		}
 		out, err := FormatRFC5424(fd, Header{Facility: 3, AppName: "origin-agent", ProcID: "1"}, time.Unix(0, 0), max)
 		if err != nil {
