@@ -14,10 +14,12 @@ func Atoi(b []byte) (n int, ok bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int(c-'0')
-		if n > 1<<62 {
+		// Check before multiplying: n*10 past 1<<63 wraps negative and
+		// would slip under a check made afterwards.
+		if n > (1<<62)/10 {
 			return 0, false
 		}
+		n = n*10 + int(c-'0')
 	}
 	return n, true
 }

@@ -16,6 +16,8 @@ const (
 	maxPending     = 50000 // gateway statuses waiting to settle
 	maxTail        = 2000  // signals after an incident's last gateway status
 	maxEvidenceTxt = 2048  // bytes of a cited line
+
+	maxReqTime = 24 * time.Hour // longest request time believed
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
@@ -367,7 +369,9 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		evd:     c.evidence(in, t),
 	}
 	if ev.RequestTime > 0 {
-		g.reqTime = time.Duration(ev.RequestTime) * time.Microsecond
+		// A day bounds the match window: longer is a garbled field, and
+		// µs→ns of a garbled field can wrap negative.
+		g.reqTime = time.Duration(min(ev.RequestTime, int64(maxReqTime/time.Microsecond))) * time.Microsecond
 	}
 	if us := ev.UpstreamStatus; len(us) > 0 && !bytes.Equal(us, []byte("-")) {
 		g.upstreamLg = true

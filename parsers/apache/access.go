@@ -3,6 +3,7 @@ package apache
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -109,7 +110,7 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 				ev.NoZone = false
 			}
 		case fTimeMsecFrac, fTimeUsecFrac:
-			if n, ok := parsers.Atoi(v); ok {
+			if n, ok := parsers.Atoi(v); ok && n < 1_000_000 {
 				if it.field == fTimeMsecFrac {
 					frac = time.Duration(n) * time.Millisecond
 				} else {
@@ -167,14 +168,17 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 			}
 			rank := map3(it.field, fDurSec, fDurMs, fDurUs)
 			if rank > durRank {
-				us := int64(n)
+				mul := int64(1)
 				switch it.field {
 				case fDurMs:
-					us *= 1000
+					mul = 1000
 				case fDurSec:
-					us *= 1_000_000
+					mul = 1_000_000
 				}
-				ev.RequestTime, durRank = us, rank
+				if int64(n) > math.MaxInt64/mul {
+					continue // would wrap negative: not a duration
+				}
+				ev.RequestTime, durRank = int64(n)*mul, rank
 			}
 		case fHostHeader:
 			setRanked(&ev.Host, &hostRank, 3, v)

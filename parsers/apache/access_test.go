@@ -92,6 +92,12 @@ func TestAccessTable(t *testing.T) {
 			want: want{status: 200, client: "198.51.100.7", remote: "10.0.0.1", bytes: -1, reqTime: -1},
 		},
 		{
+			// 2e17 s in µs wraps int64 negative; found by FuzzAccess.
+			name: "absurd %T is not a duration", spec: `%h %>s %T`, opts: utc,
+			line: `10.0.0.1 200 200000000000000000`,
+			want: want{status: 200, client: "10.0.0.1", remote: "10.0.0.1", bytes: -1, reqTime: -1},
+		},
+		{
 			name: "dash header leaves client", spec: `%h %{CF-Connecting-IP}i %>s`, opts: utc,
 			line: `10.0.0.1 - 200`,
 			want: want{status: 200, client: "10.0.0.1", remote: "10.0.0.1", bytes: -1, reqTime: -1},

@@ -3,6 +3,7 @@ package apacheconf
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -484,7 +485,7 @@ func parseTimeout(v string) (time.Duration, error) {
 		}
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || time.Duration(n) > math.MaxInt64/unit {
 		return 0, fmt.Errorf("%q is not a time", v)
 	}
 	return time.Duration(n) * unit, nil

@@ -323,3 +323,23 @@ func TestLoadEnvOverride(t *testing.T) {
 		t.Errorf("ErrorLog = %q", c.Main.ErrorLog.Path)
 	}
 }
+
+func TestParseTimeoutBounds(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"300", 300 * time.Second, true},
+		{"500ms", 500 * time.Millisecond, true},
+		{"2mi", 2 * time.Minute, true},
+		{"-1", 0, false},
+		// 3e6 h is past time.Duration's 292 years: an error, not a negative timeout.
+		{"3000000h", 0, false},
+	} {
+		got, err := parseTimeout(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("parseTimeout(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

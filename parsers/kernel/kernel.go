@@ -9,6 +9,7 @@ package kernel
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -108,6 +109,9 @@ func kmsg(b []byte, ev *parsers.Event) ([]byte, bool) {
 	}
 	ev.Level = levelOf(f[0] & 7)
 	ev.Seq = uint64(f[1])
+	if f[2] > math.MaxInt64/int(time.Microsecond) {
+		return nil, false // µs→ns would wrap: not a kmsg record
+	}
 	ev.Monotonic = time.Duration(f[2]) * time.Microsecond
 	return b[semi+1:], true
 }

@@ -235,3 +235,16 @@ func within(sub, line []byte) bool {
 	s, e := uintptr(unsafe.Pointer(&sub[0])), uintptr(unsafe.Pointer(&sub[len(sub)-1]))
 	return lo <= s && e <= hi
 }
+
+// A kmsg timestamp whose µs→ns conversion would wrap is not a kmsg record:
+// the wrapped value may land anywhere, negative or plausible.
+func TestKmsgHugeMonotonic(t *testing.T) {
+	parse := New(parsers.Options{Location: time.UTC})
+	ev, err := parse([]byte(`6,1,999999999999999999,-;php-fpm8.2[4121]: segfault at 0 ip 0`))
+	if err == nil {
+		t.Fatalf("accepted with Monotonic %v", ev.Monotonic)
+	}
+	if _, err := parse([]byte(`6,1,9223372036854775,-;php-fpm8.2[4121]: segfault at 0 ip 0`)); err != nil {
+		t.Fatalf("the largest convertible µs value was rejected: %v", err)
+	}
+}

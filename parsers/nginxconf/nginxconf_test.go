@@ -250,6 +250,10 @@ func TestParseTime(t *testing.T) {
 		{"30m 1h", 0, false},
 		{"5x", 0, false},
 		{"1s 1s", 0, false},
+		// Each term and the sum must fit time.Duration, or it wraps negative.
+		{"2000000000y", 0, false},
+		{"292y 11M", 0, false},
+		{"290y", 290 * 365 * 24 * time.Hour, true},
 	}
 	for _, tt := range tests {
 		got, err := ParseTime(tt.in)

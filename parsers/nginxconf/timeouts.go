@@ -2,6 +2,7 @@ package nginxconf
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -86,6 +87,9 @@ func ParseTime(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("invalid time %q: units out of order", s)
 		}
 		last = units[u].d
+		if time.Duration(n) > (math.MaxInt64-total)/units[u].d {
+			return 0, fmt.Errorf("invalid time %q: too large", s)
+		}
 		total += time.Duration(n) * units[u].d
 		rest = strings.TrimLeft(rest, " ")
 	}
