@@ -198,7 +198,10 @@ func seconds(b []byte) (time.Duration, bool) {
 		return 0, false
 	}
 	us, ok := parsers.ParseSeconds(b)
-	return time.Duration(us) * time.Microsecond, ok
+	if !ok || us > int64(math.MaxInt64/time.Microsecond) {
+		return 0, false // µs→ns would wrap
+	}
+	return time.Duration(us) * time.Microsecond, true
 }
 
 // isDictKey reports a bare "KEY=value" /dev/kmsg dictionary line.
