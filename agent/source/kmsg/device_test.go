@@ -163,3 +163,38 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeviceStartRecentReplaysMarker: a record written before Open is read
+// with StartRecent, and nothing from before the window is.
+func TestDeviceStartRecentReplaysMarker(t *testing.T) {
+	needRoot(t)
+	marker := fmt.Sprintf("origin-agent kmsg recent marker %d-%d", os.Getpid(), time.Now().UnixNano())
+	if err := os.WriteFile("/dev/kmsg", []byte("<6>"+marker+"\n"), 0); err != nil {
+		t.Fatalf("write marker: %v", err)
+	}
+	const recent = 30 * time.Second
+	opened := time.Now()
+	r, err := Open(Options{Start: StartRecent, Recent: recent, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make(chan Record, 16)
+	go r.Run(ctx, out)
+	for {
+		select {
+		case rec := <-out:
+			// The kernel's clock and the wall clock may disagree by a second.
+			if rec.Time.Before(opened.Add(-recent - 2*time.Second)) {
+				t.Fatalf("record from %v, before the %v window: %q", rec.Time, recent, rec.Line)
+			}
+			if bytes.Contains(rec.Line, []byte(marker)) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("the marker written before Open was not replayed")
+		}
+	}
+}

@@ -52,12 +52,19 @@ const (
 	// StartAfterClear reads the buffer from the point of the last
 	// "dmesg --clear" (lseek SEEK_DATA).
 	StartAfterClear
+	// StartRecent reads the records of the last Options.Recent still in
+	// the buffer, then new ones: a restarted agent sees the OOM kill of a
+	// minute ago that explains the errors it is about to re-read.
+	StartRecent
 )
 
 // Options configure Open. The zero value reads /dev/kmsg from its end.
 type Options struct {
-	Path   string // default DefaultPath
-	Start  Start
+	Path  string // default DefaultPath
+	Start Start
+	// Recent is how far back StartRecent reaches (by the records' wall
+	// time at Open).
+	Recent time.Duration
 	Logger *slog.Logger // default slog.Default()
 	// FlushAfter is how long a fragment run of an old kernel ('c', '+'
 	// flags) waits for its next fragment before it is sent as it is.
@@ -97,6 +104,7 @@ type Reader struct {
 	clock      clockFunc
 	flushAfter time.Duration
 	bufSize    int
+	since      time.Time // StartRecent: records before it are skipped (Run's goroutine only)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,7 +134,7 @@ func Open(o Options) (*Reader, error) {
 	}
 	whence := unix.SEEK_END
 	switch o.Start {
-	case StartBuffer:
+	case StartBuffer, StartRecent:
 		whence = unix.SEEK_SET
 	case StartAfterClear:
 		whence = unix.SEEK_DATA
@@ -143,6 +151,10 @@ func Open(o Options) (*Reader, error) {
 
 func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 	r := &Reader{path: path, dev: dev, log: o.Logger, clock: clock, flushAfter: o.FlushAfter, bufSize: initialBuf}
+	if o.Start == StartRecent {
+		wall, _ := clock()
+		r.since = wall.Add(-o.Recent)
+	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -195,6 +207,12 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 			return
 		}
 		rec := Record{Line: line, Seq: h.Seq, Time: r.wallTime(h.Usec)}
+		if !r.since.IsZero() {
+			if rec.Time.Before(r.since) {
+				return // older than StartRecent reaches
+			}
+			r.since = time.Time{} // the buffer is in time order: the rest is newer
+		}
 		select {
 		case out <- rec:
 		case <-ctx.Done():

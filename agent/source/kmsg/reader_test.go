@@ -243,3 +243,38 @@ func TestRunAfterClose(t *testing.T) {
 		t.Fatalf("Run after Close = %v; want os.ErrClosed", err)
 	}
 }
+
+// StartRecent skips the buffered records older than Recent and passes the
+// rest, in order. fixedClock puts boot 1000 s before now.
+func TestRunStartRecent(t *testing.T) {
+	dev := newFake(
+		step{rec: "6,1,5000000,-;boot: long ago\n"},
+		step{rec: "3,2,850000000,-;oom-kill: 150 s ago\n"},
+		step{rec: "3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago\n"},
+		step{rec: "6,4,999000000,-;one second ago\n"},
+	)
+	r := newReader("/dev/kmsg", dev, Options{Start: StartRecent, Recent: 2 * time.Minute, Logger: quietLogger(), FlushAfter: time.Millisecond}, fixedClock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Record, 8)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, out) }()
+	var got []Record
+	for len(got) < 2 {
+		select {
+		case rec := <-out:
+			got = append(got, rec)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %q, want 2 records", lines(got))
+		}
+	}
+	cancel()
+	<-done
+	want := []string{"3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago", "6,4,999000000,-;one second ago"}
+	if !equal(lines(got), want) {
+		t.Errorf("records %q, want %q", lines(got), want)
+	}
+	if len(out) != 0 {
+		t.Errorf("%d more records", len(out))
+	}
+}
