@@ -26,6 +26,17 @@ const maxHold = 5 * time.Minute
 // emits the same incident (same id) again: at-least-once, de-duplicated by
 // id downstream.
 //
+// Re-reading the burst alone would not name the same cause: the signals
+// that explain it (the OOM kill, the pool's max_children warning) were
+// logged up to the correlator's Lookback before its first gateway status,
+// and their lines were committed long ago. So the lines of signal logs
+// (error, php-fpm and kernel logs: trail true) are committed only once they
+// are older than the lookback, and a hold also freezes that trail: the
+// restarted agent re-reads them with the burst. Access logs, the bulk of
+// the lines, carry no signals and commit at once. A crash while nothing is
+// held re-reads at most the lookback of signal-log lines, which open no
+// incident on their own.
+//
 // While it holds, the positions file is not written either (see
 // syncPositions). It is owned by the agent's loop goroutine (not safe for
 // concurrent use) except for active, which the sync goroutine reads.
@@ -34,6 +45,10 @@ const maxHold = 5 * time.Minute
 // between generations (a rotated file drained while the new one is read).
 type ackHold struct {
 	settle time.Duration // the correlator's Settle plus a tick
+	lag    time.Duration // how long signal-log commits trail; 0: none
+
+	at    time.Time     // wall time of the latest tick: stamps the trail
+	trail []trailBucket // signal-log commits younger than lag, oldest first
 
 	since   time.Time // when holding began; zero when not holding
 	lastGW  time.Time // wall time of the latest gateway status observed
@@ -48,8 +63,21 @@ type heldAck struct {
 	commit func()
 }
 
-func newAckHold(settle time.Duration) *ackHold {
-	return &ackHold{settle: settle, open: map[string]bool{}, freed: make(chan struct{}, 1)}
+// trailBucket holds the signal-log commits of one second, per generation
+// the latest, in the order the generations first appeared. Commit order
+// matters only within one inode (a fingerprint grows, never goes back), and
+// there the order of first appearance is the order of delivery.
+type trailBucket struct {
+	at   time.Time
+	acks []heldAck
+}
+
+// trailBucketSpan is the stamp resolution of the trail: it bounds the
+// trail's length to lag/trailBucketSpan buckets of one entry per file.
+const trailBucketSpan = time.Second
+
+func newAckHold(settle, lag time.Duration) *ackHold {
+	return &ackHold{settle: settle, lag: lag, open: map[string]bool{}, freed: make(chan struct{}, 1)}
 }
 
 // gateway records that a gateway status was observed at wall time now.
@@ -62,9 +90,14 @@ func (h *ackHold) gateway(now time.Time) {
 }
 
 // ack commits now, or holds the commit while an incident may be open.
-// gen is the file generation the line belongs to.
-func (h *ackHold) ack(gen positions.Key, commit func()) {
+// gen is the file generation the line belongs to; trail is true for the
+// lines of signal logs, which wait out the lag first.
+func (h *ackHold) ack(gen positions.Key, commit func(), trail bool) {
 	if h.since.IsZero() {
+		if trail && h.lag > 0 {
+			h.toTrail(gen, commit)
+			return
+		}
 		commit()
 		return
 	}
@@ -73,6 +106,37 @@ func (h *ackHold) ack(gen positions.Key, commit func()) {
 		return
 	}
 	h.pending = append(h.pending, heldAck{gen: gen, commit: commit})
+}
+
+func (h *ackHold) toTrail(gen positions.Key, commit func()) {
+	n := len(h.trail)
+	if n == 0 || h.at.Sub(h.trail[n-1].at) >= trailBucketSpan {
+		h.trail = append(h.trail, trailBucket{at: h.at})
+		n++
+	}
+	b := &h.trail[n-1]
+	for i := range b.acks {
+		if b.acks[i].gen == gen {
+			b.acks[i].commit = commit
+			return
+		}
+	}
+	b.acks = append(b.acks, heldAck{gen: gen, commit: commit})
+}
+
+// commitTrail commits the trail's buckets stamped before cutoff.
+func (h *ackHold) commitTrail(cutoff time.Time) {
+	i := 0
+	for ; i < len(h.trail) && h.trail[i].at.Before(cutoff); i++ {
+		for _, a := range h.trail[i].acks {
+			a.commit()
+		}
+	}
+	if i > 0 {
+		n := copy(h.trail, h.trail[i:])
+		clear(h.trail[n:])
+		h.trail = h.trail[:n]
+	}
 }
 
 // incident tracks which incidents are open, from the correlator's updates.
@@ -89,9 +153,14 @@ func (h *ackHold) incident(id string, closed bool) {
 // correlator's word that it holds no open incident and no gateway status
 // still settling: everything observed so far is accounted for.
 func (h *ackHold) tick(now time.Time, idle bool) {
+	h.at = now
 	if h.since.IsZero() {
+		h.commitTrail(now.Add(-h.lag))
 		return
 	}
+	// Holding: the trail before the burst's lookback may go, the rest is
+	// what a re-read burst needs.
+	h.commitTrail(h.since.Add(-h.lag))
 	quiet := idle || len(h.open) == 0 && now.Sub(h.lastGW) > h.settle
 	if quiet || now.Sub(h.since) > maxHold {
 		h.release()
@@ -102,8 +171,15 @@ func (h *ackHold) tick(now time.Time, idle bool) {
 	}
 }
 
-// release commits everything held, in delivery order.
+// release commits everything held, the trail first, in delivery order.
 func (h *ackHold) release() {
+	for _, b := range h.trail {
+		for _, a := range b.acks {
+			a.commit()
+		}
+	}
+	clear(h.trail)
+	h.trail = h.trail[:0]
 	for _, p := range h.pending {
 		p.commit()
 	}

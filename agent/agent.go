@@ -180,12 +180,18 @@ func New(opt Options) (*Agent, error) {
 		opt.Log.Error("positions file unreadable, starting fresh", "path", posPath, "err", err)
 		store = positions.New(posPath)
 	}
+	corr := correlate.New(opt.Correlate)
+	if end, err := loadLastIncident(opt.StateDir); err != nil {
+		opt.Log.Warn("last incident's end unreadable, ignored", "err", err)
+	} else {
+		corr.Resume(end)
+	}
 	return &Agent{
 		opt: opt, log: opt.Log, store: store, now: opt.Now,
 		metrics: newMetrics(opt.Registry),
-		corr:    correlate.New(opt.Correlate),
+		corr:    corr,
 		cf:      newCFTraffic(opt.CloudflareRanges),
-		hold:    newAckHold(opt.Correlate.Settle + opt.TickInterval),
+		hold:    newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan),
 		failing: map[string]failingCheck{},
 		updSeq:  map[string]int{},
 	}, nil
@@ -319,10 +325,14 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, out chan<- Item) {
 	lines := a.metrics.lines.WithLabelValues(string(w.Type), w.Path)
 	bad := a.metrics.parseErrors.WithLabelValues(string(w.Type), w.Path)
+	// Access logs carry no signals: only the other logs trail (see ackHold).
+	trail := w.Type != parsers.TypeNginxAccess && w.Type != parsers.TypeApacheAccess
 	for l := range src.Lines() {
 		lines.Inc()
-		l := l
-		ack := func() { a.hold.ack(l.File, func() { src.Commit(l) }) }
+		// The commit needs the position only: keeping the text alive in
+		// the trail would hold minutes of lines in memory.
+		pos := source.Line{Path: l.Path, Offset: l.Offset, File: l.File}
+		ack := func() { a.hold.ack(pos.File, func() { src.Commit(pos) }, trail) }
 		ev, err := w.Parse(l.Text)
 		var it Item
 		if err != nil {
@@ -417,6 +427,9 @@ func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
 		if u.State == correlate.Closed {
 			delete(a.updSeq, u.Incident.ID)
 			a.metrics.incidents.WithLabelValues(string(u.Incident.Cause)).Inc()
+			if err := saveLastIncident(a.opt.StateDir, u.Incident.End); err != nil {
+				a.log.Warn("cannot save the last incident's end; after a restart its evidence may be cited again", "err", err)
+			}
 		}
 		a.emit(ctx, finding.FromIncident(a.opt.Host, u, seq))
 	}

@@ -160,6 +160,11 @@ func TestLivePipeline(t *testing.T) {
 		t.Fatal("Run did not return within 5 s of cancel")
 	}
 
+	// The closed incident's end is kept for the next start (Resume).
+	if end, err := loadLastIncident(opt.StateDir); err != nil || !end.Equal(closed.End) {
+		t.Errorf("saved last incident end %v, %v; want the closed finding's %v", end, err, closed.End)
+	}
+
 	// Restart: positions were flushed, nothing is re-read, nothing re-reported.
 	out2 := newCollect()
 	opt.Emitters = []Emitter{out2}

@@ -176,6 +176,18 @@ func (c *Correlator) Flush() []Update {
 // to settle: every input observed so far is fully accounted for.
 func (c *Correlator) Idle() bool { return c.cur == nil && len(c.pending) == 0 }
 
+// Resume tells a new correlator when the last incident before a restart
+// ended (its Incident.End). Signals up to then explained that incident,
+// so after a quiet gap the next one does not reach back past it: what a
+// restarted agent reads again (the kernel ring buffer, signal logs
+// re-read from their positions) is not evidence twice. A later end already
+// known is kept.
+func (c *Correlator) Resume(lastEnd time.Time) {
+	if lastEnd.After(c.prevLast) {
+		c.prevLast = lastEnd
+	}
+}
+
 func (c *Correlator) take() []Update {
 	out := c.out
 	c.out = nil

@@ -87,3 +87,73 @@ func causes(incs []Incident) []Cause {
 	}
 	return out
 }
+
+// A restarted agent reads the last minutes of the kernel ring buffer (and
+// of signal logs) again. The OOM kill that explained an incident closed
+// before the restart must not explain the next one after a quiet gap:
+// Resume carries the previous incident's end over the restart.
+func TestResumeKeepsTheFloorAcrossARestart(t *testing.T) {
+	sec := time.Second
+	oom := func(s *scenario) {
+		s.kernel(10*sec, parsers.Event{Signal: parsers.SigOOMKill, ChildPID: 4121, Process: []byte("php-fpm8.2")},
+			"Memory cgroup out of memory: Killed process 4121 (php-fpm8.2)")
+	}
+	before := &scenario{}
+	before.healthy(0, 10*sec, sec)
+	oom(before)
+	before.failing(10*sec, 3, sec/4, 502, parsers.SigPrematurelyClosed, "upstream prematurely closed connection")
+	before.healthy(11*sec, 20*sec, sec)
+
+	cfg := DefaultConfig()
+	cfg.Gap = 5 * sec
+	first := run(t, cfg, before.in)
+	if len(first) != 1 || first[0].Cause != CauseOOMKill {
+		t.Fatalf("before the restart: %+v, want one oom_kill incident", first)
+	}
+
+	// After the restart: the ring buffer's OOM kill read again, then
+	// php-fpm stops and its socket refuses.
+	after := &scenario{line: 1000}
+	oom(after)
+	after.healthy(25*sec, 30*sec, sec)
+	after.fpm(30*sec, parsers.Event{Signal: parsers.SigFPMStopping}, "NOTICE: exiting, bye-bye!")
+	after.failing(30*sec, 10, sec/4, 502, parsers.SigConnectNoSocket, "connect() to unix:/run/php/php8.2-fpm.sock failed (2: No such file or directory)")
+	after.healthy(40*sec, 50*sec, sec)
+
+	for _, tc := range []struct {
+		name   string
+		resume bool
+		want   Cause
+	}{
+		{"resumed", true, CauseUpstreamDown},
+		// Without Resume the replayed OOM kill is blamed: the test sees
+		// the difference, so it would catch a Resume that does nothing.
+		{"not resumed", false, CauseOOMKill},
+	} {
+		c := New(cfg)
+		if tc.resume {
+			c.Resume(first[0].End)
+		}
+		var got []Incident
+		for _, i := range after.in {
+			c.Observe(&i)
+			for _, u := range c.Tick(i.Event.Time) {
+				if u.State == Closed {
+					got = append(got, u.Incident)
+				}
+			}
+		}
+		for _, u := range c.Flush() {
+			if u.State == Closed {
+				got = append(got, u.Incident)
+			}
+		}
+		if len(got) != 1 || got[0].Cause != tc.want {
+			causes := []Cause{}
+			for _, g := range got {
+				causes = append(causes, g.Cause)
+			}
+			t.Errorf("%s: causes %v, want [%s]", tc.name, causes, tc.want)
+		}
+	}
+}

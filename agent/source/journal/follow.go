@@ -16,10 +16,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // ErrUnavailable is returned (wrapped) by Run when the journalctl command
@@ -195,41 +196,13 @@ func (f *Follower) save(force bool) {
 	if !due {
 		return
 	}
-	if err := writeAtomic(f.o.CursorFile, []byte(cur+"\n")); err != nil {
+	if err := renameio.WriteFile(f.o.CursorFile, []byte(cur+"\n"), 0o600); err != nil {
 		f.log.Warn("journal: cannot save the cursor", "error", err)
 		return
 	}
 	f.mu.Lock()
 	f.saved, f.lastSave = cur, time.Now()
 	f.mu.Unlock()
-}
-
-// writeAtomic replaces path with data through a temporary file and rename.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // tailBuffer keeps the last max bytes written (journalctl's stderr).
