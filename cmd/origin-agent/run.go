@@ -177,7 +177,11 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	for _, w := range host.Watch() {
 		switch w.Kind {
 		case "kmsg":
-			r, err := kmsg.Open(kmsg.Options{Path: w.Path, Logger: log})
+			// The last lookback of the ring buffer first: after a restart
+			// (a crash mid-incident included) the OOM kill of a minute
+			// ago still explains the errors that follow or are re-read.
+			dc := correlate.DefaultConfig()
+			r, err := kmsg.Open(kmsg.Options{Path: w.Path, Logger: log, Start: kmsg.StartRecent, Recent: dc.Lookback + dc.Settle})
 			if err != nil {
 				log.Warn("kernel log: /dev/kmsg not readable, falling back", "err", err)
 				opt.Kernel = kernelFallback(log, local, &opt)

@@ -126,7 +126,7 @@ php_admin_value[memory_limit] = -1`)
 	o.startApache(t)
 
 	state := t.TempDir()
-	ag := startAgent(t, bin, state, agentConfig{
+	cfg := agentConfig{
 		StateDir:     state,
 		NginxAccess:  []string{o.path("access.log")},
 		NginxError:   []string{o.path("error.log")},
@@ -137,7 +137,8 @@ php_admin_value[memory_limit] = -1`)
 		Ports:        []int{o.nginxPort},
 		Upstreams:    []string{"unix:" + o.sock},
 		MetricsPort:  freePort(t, o.apachePort+1),
-	}, nil)
+	}
+	ag := startAgent(t, bin, state, cfg, nil)
 	ag.waitReady(t)
 	r := &incidentRun{t: t, o: o, ag: ag, tr: newTraffic()}
 	nginxURL := fmt.Sprintf("http://127.0.0.1:%d", o.nginxPort)
@@ -185,9 +186,55 @@ php_admin_value[memory_limit] = -1`)
 	c = ag.cursor()
 	t0 = time.Now()
 	hog := r.tr.parallel(1, nginxURL+"/hog.php")
-	r.await("OOM kill", c, t0, correlate.CauseOOMKill, isIncident)
+	oom := r.await("OOM kill", c, t0, correlate.CauseOOMKill, isIncident)
+
+	// The agent dies (SIGKILL) while the OOM incident is open, and is
+	// started again on its state: it must report the same incident with
+	// the same cause, which needs the burst re-read (positions held), the
+	// php-fpm log's "exited on signal 9" re-read (signal logs trail) and
+	// the kernel's OOM kill read again from the ring buffer.
+	first := ag
+	for _, s := range first.since(c) {
+		if s.f.IncidentID == oom.f.IncidentID && s.f.State == finding.StateClosed {
+			t.Fatalf("OOM kill: the incident closed before the crash could be taken")
+		}
+	}
+	if err := syscall.Kill(first.pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !first.wait(10 * time.Second) {
+		t.Fatal("origin-agent did not die of SIGKILL")
+	}
+	<-first.stdoutEOF
+	crashedAt := time.Now()
+	ag = startAgent(t, bin, state, cfg, nil)
+	ag.waitReady(t)
+	r.ag = ag
+	again, ok := ag.waitFinding(0, findingTimeout, func(f finding.Finding) bool { return f.IncidentID == oom.f.IncidentID })
+	switch {
+	case !ok:
+		t.Errorf("OOM kill: after the crash the incident %s was not reported again; findings: %d\n%s", oom.f.IncidentID, ag.cursor(), ag.stderr.String())
+	case again.f.Cause != correlate.CauseOOMKill:
+		t.Errorf("OOM kill: after the crash the incident's cause is %s (%s), before it was oom_kill", again.f.Cause, again.f.Summary)
+	default:
+		t.Logf("OOM kill: after the SIGKILL the restarted agent reported incident %s as %s %v later", again.f.IncidentID, again.f.Cause, again.at.Sub(crashedAt).Round(time.Millisecond))
+	}
 	hog.Wait()
-	r.awaitClosed("OOM kill", c)
+	r.awaitClosed("OOM kill", 0)
+	// The kernel's word, read again from the ring buffer after the restart
+	// (the restarted agent was not running when the kernel logged it).
+	for _, s := range ag.since(0) {
+		if s.f.IncidentID != oom.f.IncidentID || s.f.State != finding.StateClosed {
+			continue
+		}
+		kernel := false
+		for _, e := range s.f.Evidence {
+			kernel = kernel || e.Path == "/dev/kmsg"
+		}
+		if s.f.Cause != correlate.CauseOOMKill || !kernel {
+			t.Errorf("OOM kill: after the crash the incident closed as %s without the kernel's OOM kill in its evidence: %s", s.f.Cause, s.raw)
+		}
+	}
 
 	// 4. A worker serving a slow report dies of SIGSEGV.
 	c = ag.cursor()
@@ -259,7 +306,7 @@ php_admin_value[memory_limit] = -1`)
 	for _, want := range []string{
 		fmt.Sprintf(`origin_agent_lines_read_total{path=%q,type="nginx_access"}`, o.path("access.log")),
 		fmt.Sprintf(`origin_agent_parse_errors_total{path=%q,type="php_fpm"}`, o.path("php-fpm.log")),
-		`origin_agent_incidents_total{cause="php_fpm_pool_exhausted"}`,
+		`origin_agent_incidents_total{cause="upstream_crash"}`,
 		`origin_agent_incidents_total{cause="oom_kill"}`,
 		`origin_agent_kmsg_overruns_total`,
 		fmt.Sprintf(`origin_agent_positions_lag_bytes{path=%q,type="nginx_access"}`, o.path("access.log")),
@@ -273,17 +320,29 @@ php_admin_value[memory_limit] = -1`)
 	}
 
 	// SIGTERM: exit 0, every finding well-formed, each incident
-	// opened → updated… → closed, the file sink holds what stdout got.
+	// opened → updated… → closed (but the one the first agent died in),
+	// the file sink holds what both agents' stdout got.
 	t.Logf("SIGTERM: exited after %v", ag.terminate(t))
 	if code := ag.exitCode(); code != 0 {
 		t.Errorf("SIGTERM: exit status %d, want 0", code)
 	}
-	all := ag.since(0)
-	if len(ag.bad) > 0 {
-		t.Errorf("stdout lines that are not findings: %q", ag.bad)
+	before := first.since(0)
+	var beforeDone []seen
+	for _, s := range before {
+		if s.f.IncidentID != oom.f.IncidentID {
+			beforeDone = append(beforeDone, s)
+		}
 	}
-	checkWellFormed(t, all)
-	checkLifecycles(t, all)
+	all := append(before, ag.since(0)...)
+	if len(ag.bad)+len(first.bad) > 0 {
+		t.Errorf("stdout lines that are not findings: %q %q", first.bad, ag.bad)
+	}
+	// The incident the first agent died in is reported again under the
+	// same ids: at-least-once, de-duplicated by id downstream.
+	checkWellFormed(t, before)
+	checkWellFormed(t, ag.since(0))
+	checkLifecycles(t, beforeDone)
+	checkLifecycles(t, ag.since(0))
 	fileIDs := findingIDs(t, filepath.Join(state, "findings.jsonl"))
 	for _, s := range all {
 		if !slices.Contains(fileIDs, s.f.ID) {
