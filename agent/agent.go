@@ -257,6 +257,36 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.syncPositions(storeCtx, a.hold)
 	}()
 
+	if k, ok := a.opt.Kernel.(*KmsgSource); ok {
+		k.overruns = a.metrics.kmsgOverruns
+	}
+	sources := append([]InputSource(nil), a.opt.Extra...)
+	if a.opt.Kernel != nil {
+		sources = append(sources, a.opt.Kernel)
+	}
+	for _, s := range sources {
+		s := s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Run(runCtx, items); err != nil {
+				a.log.Error("source stopped", "source", s.Name(), "err", err)
+			}
+		}()
+	}
+	// A kernel source that reads the ring buffer's last minutes first
+	// (kmsg.StartRecent) hands them on before any file line: a burst
+	// re-read after a crash then finds its OOM kill already observed,
+	// so even its first report names the cause. Bounded: a stuck replay
+	// delays the files by 2 s at most.
+	if r, ok := a.opt.Kernel.(interface{ Replayed() <-chan struct{} }); ok && r.Replayed() != nil {
+		select {
+		case <-r.Replayed():
+		case <-time.After(2 * time.Second):
+			a.log.Warn("kernel log: the ring buffer's recent records were not read within 2 s; reading the files anyway")
+		case <-runCtx.Done():
+		}
+	}
 	for _, w := range a.opt.Watches {
 		w := w
 		src, err := source.NewFile(w.Path, a.store, source.Options{Logger: a.log})
@@ -281,23 +311,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.metrics.trackLag(runCtx, a.opt.SyncInterval, a.store, a.opt.Watches)
 	}()
-	if k, ok := a.opt.Kernel.(*KmsgSource); ok {
-		k.overruns = a.metrics.kmsgOverruns
-	}
-	sources := append([]InputSource(nil), a.opt.Extra...)
-	if a.opt.Kernel != nil {
-		sources = append(sources, a.opt.Kernel)
-	}
-	for _, s := range sources {
-		s := s
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.Run(runCtx, items); err != nil {
-				a.log.Error("source stopped", "source", s.Name(), "err", err)
-			}
-		}()
-	}
 	a.mu.Lock()
 	a.ready = true
 	a.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,11 +21,29 @@ import (
 // KmsgSource reads /dev/kmsg.
 type KmsgSource struct {
 	R *kmsg.Reader
+	// Replay says R was opened to read the buffer first (not StartEnd):
+	// it will mark when it has caught up.
+	Replay bool
 
 	overruns prometheus.Counter // set by Agent.Run: origin_agent_kmsg_overruns_total
+
+	once     sync.Once
+	replayed chan struct{}
 }
 
 func (k *KmsgSource) Name() string { return "kmsg" }
+
+// Replayed is closed once the records the kernel's buffer held at start
+// (kmsg.StartRecent) are handed on: Agent.Run starts the file sources
+// after it, so an incident re-read after a crash finds its kernel
+// evidence already observed. It is nil when there is no replay.
+func (k *KmsgSource) Replayed() <-chan struct{} {
+	if !k.Replay {
+		return nil
+	}
+	k.once.Do(func() { k.replayed = make(chan struct{}) })
+	return k.replayed
+}
 
 // Run parses each record and stamps it with the reader's wall time.
 func (k *KmsgSource) Run(ctx context.Context, out chan<- Item) error {
@@ -41,6 +60,12 @@ func (k *KmsgSource) Run(ctx context.Context, out chan<- Item) error {
 		case err := <-errc:
 			return ignoreCancel(err)
 		case r := <-recs:
+			if r.CaughtUp {
+				if ch := k.Replayed(); ch != nil {
+					close(k.replayed)
+				}
+				continue
+			}
 			if n := k.R.Overruns(); n > overruns && k.overruns != nil {
 				k.overruns.Add(float64(n - overruns))
 				overruns = n

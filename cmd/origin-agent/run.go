@@ -70,7 +70,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var a *agent.Agent
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
-		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics)
+		// Only the first start reads the kernel's recent records: after a
+		// reload the correlator kept has observed them already.
+		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, a == nil)
 		opt.Registry = reg
 		if a == nil {
 			a, err = agent.New(opt)
@@ -145,7 +147,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // agentOptions turns the configuration and what discovery finds into the
 // agent's sources, checks and emitters. closeAll releases what it opened.
-func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics) (agent.Options, func()) {
+func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics, replayKernel bool) (agent.Options, func()) {
 	host := discover.Discover(ctx, discover.FromConfig(cfg, discover.OS()))
 	for _, p := range host.Problems {
 		log.Warn("discovery", "problem", p)
@@ -181,13 +183,17 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			// (a crash mid-incident included) the OOM kill of a minute
 			// ago still explains the errors that follow or are re-read.
 			dc := correlate.DefaultConfig()
-			r, err := kmsg.Open(kmsg.Options{Path: w.Path, Logger: log, Start: kmsg.StartRecent, Recent: dc.Lookback + dc.Settle})
+			ko := kmsg.Options{Path: w.Path, Logger: log, Start: kmsg.StartRecent, Recent: dc.Lookback + dc.Settle}
+			if !replayKernel {
+				ko.Start = kmsg.StartEnd
+			}
+			r, err := kmsg.Open(ko)
 			if err != nil {
 				log.Warn("kernel log: /dev/kmsg not readable, falling back", "err", err)
 				opt.Kernel = kernelFallback(log, local, &opt)
 				continue
 			}
-			opt.Kernel = &agent.KmsgSource{R: r}
+			opt.Kernel = &agent.KmsgSource{R: r, Replay: ko.Start != kmsg.StartEnd}
 		case "journal":
 			if f, err := journal.New(journal.Options{CursorFile: filepath.Join(cfg.Agent.StateDir, "journal.cursor"), Logger: log}); err == nil {
 				opt.Kernel = &agent.JournalSource{F: f}

@@ -186,6 +186,9 @@ func TestDeviceStartRecentReplaysMarker(t *testing.T) {
 	for {
 		select {
 		case rec := <-out:
+			if rec.CaughtUp {
+				t.Fatal("caught up with the buffer without the marker written before Open")
+			}
 			// The kernel's clock and the wall clock may disagree by a second.
 			if rec.Time.Before(opened.Add(-recent - 2*time.Second)) {
 				t.Fatalf("record from %v, before the %v window: %q", rec.Time, recent, rec.Line)

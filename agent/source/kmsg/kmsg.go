@@ -82,7 +82,16 @@ type Record struct {
 	// Time is the wall-clock time of the record, derived from its
 	// monotonic stamp (see Reader.Run for the approximation).
 	Time time.Time
+	// CaughtUp marks the one empty Record sent after a reader not started
+	// at StartEnd has read what the buffer held at Open: a consumer
+	// may wait for it before it reads other logs, so that what the kernel
+	// said before comes first.
+	CaughtUp bool
 }
+
+// caughtUpWait is how long a read must find nothing for the buffer to
+// count as read.
+const caughtUpWait = 50 * time.Millisecond
 
 // device is what Run needs of /dev/kmsg: one record per Read, EPIPE on
 // overrun, EINVAL when p is too small, a deadline to wake up, and a Close
@@ -105,6 +114,7 @@ type Reader struct {
 	flushAfter time.Duration
 	bufSize    int
 	since      time.Time // StartRecent: records before it are skipped (Run's goroutine only)
+	replay     bool      // not StartEnd: send a CaughtUp record after the buffer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -155,6 +165,7 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 		wall, _ := clock()
 		r.since = wall.Add(-o.Recent)
 	}
+	r.replay = o.Start != StartEnd
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -219,13 +230,30 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 			sendErr = ctx.Err()
 		}
 	}
+	replaying := r.replay
+	caughtUp := func() {
+		replaying = false
+		select {
+		case out <- Record{CaughtUp: true}:
+		case <-ctx.Done():
+			sendErr = ctx.Err()
+		}
+	}
 	for {
 		deadline := time.Time{}
 		if asm.pending {
 			deadline = time.Now().Add(r.flushAfter)
 		}
-		if err := r.dev.SetReadDeadline(deadline); err != nil && asm.pending {
-			asm.flush(emit) // no deadlines on this device: do not wait for more fragments
+		if replaying && (deadline.IsZero() || deadline.After(time.Now().Add(caughtUpWait))) {
+			deadline = time.Now().Add(caughtUpWait)
+		}
+		if err := r.dev.SetReadDeadline(deadline); err != nil {
+			if asm.pending {
+				asm.flush(emit) // no deadlines on this device: do not wait for more fragments
+			}
+			if replaying {
+				caughtUp() // nor for the end of the buffer
+			}
 		}
 		if sendErr != nil {
 			return sendErr
@@ -235,6 +263,9 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			asm.flush(emit)
+			if replaying && sendErr == nil {
+				caughtUp()
+			}
 			if sendErr != nil {
 				return sendErr
 			}

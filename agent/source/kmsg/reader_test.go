@@ -260,21 +260,48 @@ func TestRunStartRecent(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, out) }()
 	var got []Record
-	for len(got) < 2 {
+	for len(got) < 3 {
 		select {
 		case rec := <-out:
 			got = append(got, rec)
 		case <-time.After(10 * time.Second):
-			t.Fatalf("got %q, want 2 records", lines(got))
+			t.Fatalf("got %q, want 2 records and the caught-up mark", lines(got))
 		}
 	}
 	cancel()
 	<-done
 	want := []string{"3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago", "6,4,999000000,-;one second ago"}
-	if !equal(lines(got), want) {
-		t.Errorf("records %q, want %q", lines(got), want)
+	if !equal(lines(got[:2]), want) || got[0].CaughtUp || got[1].CaughtUp {
+		t.Errorf("records %q, want %q", lines(got[:2]), want)
+	}
+	if !got[2].CaughtUp || got[2].Line != nil {
+		t.Errorf("third record %+v, want the caught-up mark", got[2])
 	}
 	if len(out) != 0 {
-		t.Errorf("%d more records", len(out))
+		t.Errorf("%d more records: one caught-up mark only", len(out))
 	}
+}
+
+// A reader started at the end has no buffer to catch up with: no mark.
+func TestRunStartEndSendsNoMark(t *testing.T) {
+	r := newReader("/dev/kmsg", newFake(step{rec: "6,1,999000000,-;one\n"}), Options{Logger: quietLogger()}, fixedClock)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Record, 4)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, out) }()
+	select {
+	case rec := <-out:
+		if rec.CaughtUp {
+			t.Fatalf("first record is a mark: %+v", rec)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no record")
+	}
+	select {
+	case rec := <-out:
+		t.Errorf("a StartEnd reader sent %+v", rec)
+	case <-time.After(4 * caughtUpWait):
+	}
+	cancel()
+	<-done
 }
