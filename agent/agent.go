@@ -136,6 +136,20 @@ type failingCheck struct {
 	res   CheckResult
 }
 
+// positionsFile is the positions store's file in the state directory.
+const positionsFile = "positions.json"
+
+// Resuming reports whether an agent with this state directory continues
+// where one stopped (its positions file exists), rather than starting for
+// the first time. A first start reads every log from its end, so the
+// kernel's ring buffer is not replayed either: nothing is re-read that
+// its records could explain, and a stale OOM kill from before the agent
+// ever ran would only be blamed for the first incident.
+func Resuming(stateDir string) bool {
+	_, err := os.Stat(filepath.Join(stateDir, positionsFile))
+	return err == nil
+}
+
 // New validates opt and opens the positions store.
 func New(opt Options) (*Agent, error) {
 	if opt.Log == nil {
@@ -172,7 +186,7 @@ func New(opt Options) (*Agent, error) {
 	if err := os.MkdirAll(opt.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	posPath := filepath.Join(opt.StateDir, "positions.json")
+	posPath := filepath.Join(opt.StateDir, positionsFile)
 	store, err := positions.Open(posPath)
 	if err != nil {
 		// A corrupt positions file must not keep the agent down: start

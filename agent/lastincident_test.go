@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/agent/positions"
 )
 
 func TestLastIncidentRoundTrip(t *testing.T) {
@@ -40,5 +42,23 @@ func TestLastIncidentDamaged(t *testing.T) {
 	}
 	if _, err := New(Options{StateDir: dir, Log: testLog(t)}); err != nil {
 		t.Fatalf("New with a damaged %s: %v", lastIncidentFile, err)
+	}
+}
+
+func TestResuming(t *testing.T) {
+	dir := t.TempDir()
+	if Resuming(dir) {
+		t.Fatal("an empty state directory is resuming")
+	}
+	a, err := New(Options{StateDir: dir, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.store.Set(positions.Key{Path: "/var/log/nginx/access.log", Dev: 1, Ino: 2}, 10)
+	if err := a.store.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !Resuming(dir) {
+		t.Error("a state directory with a positions file is not resuming")
 	}
 }

@@ -70,9 +70,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var a *agent.Agent
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
-		// Only the first start reads the kernel's recent records: after a
-		// reload the correlator kept has observed them already.
-		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, a == nil)
+		// Only a restart reads the kernel's recent records (see
+		// agent.Resuming); after a reload the correlator kept has observed
+		// them already.
+		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, a == nil && agent.Resuming(cfg.Agent.StateDir))
 		opt.Registry = reg
 		if a == nil {
 			a, err = agent.New(opt)
