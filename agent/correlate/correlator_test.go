@@ -119,6 +119,34 @@ func TestCauses(t *testing.T) {
 			contain: "pm.max_children = 5",
 		},
 		{
+			name: "pool exhausted names the slow script",
+			build: func(s *scenario) {
+				s.healthy(0, 60*sec, sec)
+				for i, script := range []string{"/var/www/report.php", "/var/www/index.php", "/var/www/report.php", "/var/www/report.php"} {
+					s.fpm(time.Duration(80+i)*sec, parsers.Event{Signal: parsers.SigFPMSlowlog, Pool: []byte("www"), ChildPID: 4100 + i, Process: []byte(script)},
+						"WARNING: [pool www] child "+itoa(4100+i)+", script '"+script+"' (request: \"GET /x\") executing too slow (5.01 sec), logging")
+				}
+				s.fpm(85*sec, parsers.Event{Signal: parsers.SigFPMMaxChildren, Pool: []byte("www"), Value: 5},
+					"WARNING: [pool www] server reached pm.max_children setting (5), consider raising it")
+				s.failing(90*sec, 20, sec/2, 504, parsers.SigUpstreamTimedOut, "upstream timed out (110: Connection timed out)")
+				s.healthy(120*sec, 300*sec, sec)
+			},
+			want:    []Cause{CausePoolExhausted},
+			contain: "/var/www/report.php running slow",
+		},
+		{
+			name: "upstream timeout names the slow script",
+			build: func(s *scenario) {
+				s.healthy(0, 60*sec, sec)
+				s.fpm(80*sec, parsers.Event{Signal: parsers.SigFPMSlowlog, Pool: []byte("www"), ChildPID: 4100, Process: []byte("/var/www/export.php")},
+					"WARNING: [pool www] child 4100, script '/var/www/export.php' (request: \"GET /export.php\") executing too slow (5.01 sec), logging")
+				s.failing(90*sec, 5, sec, 504, parsers.SigUpstreamTimedOut, "upstream timed out (110: Connection timed out)")
+				s.healthy(120*sec, 300*sec, sec)
+			},
+			want:    []Cause{CauseUpstreamTimeout},
+			contain: "Make /var/www/export.php faster: php-fpm logged it executing too slow 1 time(s)",
+		},
+		{
 			name: "php-fpm down",
 			build: func(s *scenario) {
 				s.healthy(0, 30*sec, sec)

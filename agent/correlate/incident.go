@@ -53,6 +53,7 @@ type agg struct {
 	pool       string
 	timeoutSec int // execution timed out (N sec)
 	upstreams  map[string]int
+	slow       map[string]int // script → php-fpm "executing too slow" warnings
 	fpmStopped bool
 }
 
@@ -78,6 +79,7 @@ func newIncident(g gateway) *incident {
 	inc.sig.timeouts = map[int]bool{}
 	inc.sig.segfaults = map[int]string{}
 	inc.sig.upstreams = map[string]int{}
+	inc.sig.slow = map[string]int{}
 	inc.firstText = g.evd.Text
 	inc.commit(g)
 	return inc
@@ -210,6 +212,10 @@ func (inc *incident) addSignal(s signal) {
 		if len(a.segfaults) < maxTracked {
 			a.segfaults[ev.ChildPID] = string(ev.Process)
 		}
+	case parsers.SigFPMSlowlog:
+		// The main log's warning names the script; a slowlog file's entry
+		// header does not (its script_filename line follows).
+		bump(a.slow, string(ev.Process))
 	case parsers.SigFPMStopping:
 		a.fpmStopped = true
 	}

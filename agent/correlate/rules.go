@@ -232,10 +232,17 @@ func poolExhaustedRule(inc *incident) (verdict, bool) {
 	if a.maxChild > 0 {
 		limit = fmt.Sprintf("pm.max_children = %d", a.maxChild)
 	}
-	s := fmt.Sprintf("php-fpm pool %q was exhausted (%s, every worker busy); queued requests failed: %s", pool, limit, statusPhrase(inc))
+	s := fmt.Sprintf("php-fpm pool %q was exhausted (%s, every worker busy", pool, limit)
+	find := "find the slow requests holding workers (enable `slowlog` with `request_slowlog_timeout = 5s`)"
+	if script, n := slowScript(a); script != "" {
+		s += fmt.Sprintf(", %s running slow", script)
+		find = fmt.Sprintf("make %s faster: php-fpm logged it executing too slow %d time(s) (its stack is in the pool's slowlog)", script, n)
+	}
+	s += "); queued requests failed: " + statusPhrase(inc)
 	fix := fmt.Sprintf("Raise %s in the pool's config (e.g. /etc/php/8.2/fpm/pool.d/%s.conf) as far as memory allows (≈ available RAM / typical worker RSS), "+
-		"and find the slow requests holding workers (enable `slowlog` with `request_slowlog_timeout = 5s`); then `systemctl reload php8.2-fpm`.", limit, pool)
+		"and %s; then `systemctl reload php8.2-fpm`.", limit, pool, find)
 	ev := append(pick(a, parsers.SigFPMMaxChildren), pick(a, parsers.SigConnectAgain, parsers.SigUpstreamTimedOut, parsers.SigApacheTimeout)...)
+	ev = append(ev, pickSlow(a)...)
 	return verdict{CausePoolExhausted, conf, s, fix, ev}, true
 }
 
@@ -262,9 +269,14 @@ func upstreamTimeoutRule(c *Correlator, inc *incident) verdict {
 		what = up
 	}
 	s := fmt.Sprintf("%s did not answer within the proxy read timeout: %s", what, statusPhrase(inc))
-	fix := "Find the slow requests (php-fpm `slowlog` with `request_slowlog_timeout`, application logs, database); " +
-		"if they are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 120 s limit (524)."
-	return verdict{CauseUpstreamTimeout, conf, s, fix, pick(a, parsers.SigUpstreamTimedOut, parsers.SigApacheTimeout)}
+	find := "Find the slow requests (php-fpm `slowlog` with `request_slowlog_timeout`, application logs, database)"
+	if script, n := slowScript(a); script != "" {
+		s = fmt.Sprintf("%s did not answer within the proxy read timeout (%s running slow): %s", what, script, statusPhrase(inc))
+		find = fmt.Sprintf("Make %s faster: php-fpm logged it executing too slow %d time(s) (its stack is in the pool's slowlog)", script, n)
+	}
+	fix := find + "; if the requests are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 120 s limit (524)."
+	ev := append(pick(a, parsers.SigUpstreamTimedOut, parsers.SigApacheTimeout), pickSlow(a)...)
+	return verdict{CauseUpstreamTimeout, conf, s, fix, ev}
 }
 
 // workerDiedRules resolves a reset/closed connection: the proxy cannot tell
@@ -529,6 +541,24 @@ func pick(a *agg, sigs ...parsers.Signal) []Evidence {
 		}
 	}
 	return out
+}
+
+// slowScript is the script php-fpm most often logged as executing too
+// slow during the incident, and how often.
+func slowScript(a *agg) (string, int) {
+	t := topCounts(a.slow, 1)
+	if len(t) == 0 {
+		return "", 0
+	}
+	return t[0].Value, t[0].N
+}
+
+// pickSlow returns the "executing too slow" warnings that name a script.
+func pickSlow(a *agg) []Evidence {
+	if len(a.slow) == 0 {
+		return nil
+	}
+	return pick(a, parsers.SigFPMSlowlog)
 }
 
 // pickExit returns evidence of php-fpm children exiting on the given signals.
