@@ -191,12 +191,12 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			r, err := kmsg.Open(ko)
 			if err != nil {
 				log.Warn("kernel log: /dev/kmsg not readable, falling back", "err", err)
-				opt.Kernel = kernelFallback(log, local, &opt)
+				opt.Kernel = kernelFallback(log, local, &opt, replayKernel)
 				continue
 			}
 			opt.Kernel = &agent.KmsgSource{R: r, Replay: ko.Start != kmsg.StartEnd}
 		case "journal":
-			if f, err := journal.New(journal.Options{CursorFile: filepath.Join(cfg.Agent.StateDir, "journal.cursor"), Logger: log}); err == nil {
+			if f, err := journal.New(journalOptions(cfg.Agent.StateDir, log, replayKernel)); err == nil {
 				opt.Kernel = &agent.JournalSource{F: f}
 			} else {
 				log.Warn("kernel log: journalctl unavailable", "err", err)
@@ -250,11 +250,22 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	return opt, closeAll
 }
 
+// journalOptions follows the kernel's journal from the saved cursor; when
+// replay (resuming), from the lookback before it, as /dev/kmsg does.
+func journalOptions(stateDir string, log *slog.Logger, replay bool) journal.Options {
+	jo := journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Logger: log}
+	if replay {
+		dc := correlate.DefaultConfig()
+		jo.Replay = dc.Lookback + dc.Settle
+	}
+	return jo
+}
+
 // kernelFallback picks the kernel source when /dev/kmsg is not readable:
 // journalctl when present, else the syslog file.
-func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options) agent.InputSource {
+func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay bool) agent.InputSource {
 	if _, err := exec.LookPath("journalctl"); err == nil {
-		if f, err := journal.New(journal.Options{CursorFile: filepath.Join(opt.StateDir, "journal.cursor"), Logger: log}); err == nil {
+		if f, err := journal.New(journalOptions(opt.StateDir, log, replay)); err == nil {
 			return &agent.JournalSource{F: f}
 		}
 	}

@@ -5,7 +5,9 @@
 //
 // The position is the journal cursor of the last entry handled; a
 // restarted journalctl resumes with --after-cursor, and a CursorFile keeps
-// it across agent restarts.
+// it (with the entry's time) across agent restarts. An agent restarted
+// after a crash may start Replay before that entry instead, so that the
+// kernel lines which explain the logs it re-reads are read again too.
 package journal
 
 import (
@@ -38,8 +40,14 @@ type Options struct {
 	Cursor string
 	// CursorFile, when set, is read at start and rewritten (atomically,
 	// mode 0600) at most every SaveEvery and whenever journalctl stops.
+	// It holds the cursor and, on a second line, its entry's time.
 	CursorFile string
-	SaveEvery  time.Duration // default 1 s
+	// Replay, when positive and the saved cursor's time is known, makes
+	// the first journalctl start Replay before that entry (--since)
+	// rather than after it. Later restarts within Run resume after the
+	// cursor as always.
+	Replay    time.Duration
+	SaveEvery time.Duration // default 1 s
 	// RestartDelay is the pause before journalctl is started again after
 	// it exited. Default 1 s.
 	RestartDelay time.Duration
@@ -51,10 +59,12 @@ type Follower struct {
 	o   Options
 	log *slog.Logger
 
-	mu       sync.Mutex
-	cursor   string
-	saved    string
-	lastSave time.Time
+	mu         sync.Mutex
+	cursor     string
+	cursorTime time.Time // the cursor's entry's time, zero when unknown
+	saved      string
+	lastSave   time.Time
+	replayFrom time.Time // Replay: the first start's --since; zero afterwards
 }
 
 // New returns a Follower. It reads o.CursorFile when o.Cursor is empty; a
@@ -78,7 +88,19 @@ func New(o Options) (*Follower, error) {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("read cursor file: %w", err)
 		}
-		f.cursor = strings.TrimSpace(string(b))
+		cur, when, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		f.cursor = strings.TrimSpace(cur)
+		if when = strings.TrimSpace(when); when != "" {
+			t, err := time.Parse(time.RFC3339Nano, when)
+			if err != nil {
+				// The cursor alone still resumes without loss.
+				f.log.Warn("journal: the cursor file's time does not parse; resuming after the cursor", "path", o.CursorFile+":2", "error", err)
+			}
+			f.cursorTime = t
+		}
+	}
+	if o.Replay > 0 && f.cursor != "" && !f.cursorTime.IsZero() {
+		f.replayFrom = f.cursorTime.Add(-o.Replay)
 	}
 	f.saved = f.cursor
 	return f, nil
@@ -130,8 +152,22 @@ func (f *Follower) Run(ctx context.Context, out chan<- Entry) error {
 	}
 }
 
+// ArgsSince returns the arguments appended to Command for a follow from
+// the entries at or after t (whole seconds, rounded down).
+func ArgsSince(t time.Time) []string {
+	args := []string{"-k", "-f", "-o", "json", "--all", "--no-pager"}
+	return append(args, fmt.Sprintf("--since=@%d", t.Unix()))
+}
+
 func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
-	args := append(append([]string{}, f.o.Command[1:]...), Args(f.Cursor())...)
+	follow := Args(f.Cursor())
+	f.mu.Lock()
+	if !f.replayFrom.IsZero() {
+		follow = ArgsSince(f.replayFrom)
+		f.replayFrom = time.Time{} // a restart within Run resumes after the cursor
+	}
+	f.mu.Unlock()
+	args := append(append([]string{}, f.o.Command[1:]...), follow...)
 	cmd := exec.CommandContext(ctx, f.o.Command[0], args...)
 	cmd.WaitDelay = 2 * time.Second
 	stderr := &tailBuffer{max: 2048}
@@ -162,7 +198,7 @@ func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
 		}
 		if e.Cursor != "" {
 			f.mu.Lock()
-			f.cursor = e.Cursor
+			f.cursor, f.cursorTime = e.Cursor, e.Time
 			f.mu.Unlock()
 			f.save(false)
 		}
@@ -190,13 +226,17 @@ func (f *Follower) save(force bool) {
 		return
 	}
 	f.mu.Lock()
-	cur := f.cursor
+	cur, when := f.cursor, f.cursorTime
 	due := cur != f.saved && (force || time.Since(f.lastSave) >= f.o.SaveEvery)
 	f.mu.Unlock()
 	if !due {
 		return
 	}
-	if err := renameio.WriteFile(f.o.CursorFile, []byte(cur+"\n"), 0o600); err != nil {
+	data := cur + "\n"
+	if !when.IsZero() {
+		data += when.UTC().Format(time.RFC3339Nano) + "\n"
+	}
+	if err := renameio.WriteFile(f.o.CursorFile, []byte(data), 0o600); err != nil {
 		f.log.Warn("journal: cannot save the cursor", "error", err)
 		return
 	}

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -70,8 +71,8 @@ func TestFollowRestartsAfterCursor(t *testing.T) {
 		t.Fatalf("journalctl runs:\n%s\nwant:\n%s", args, wantArgs)
 	}
 	saved, err := os.ReadFile(cursorFile)
-	if err != nil || strings.TrimSpace(string(saved)) != got[3].Cursor {
-		t.Fatalf("cursor file = %q, %v; want %q", saved, err, got[3].Cursor)
+	if want := got[3].Cursor + "\n" + got[3].Time.UTC().Format(time.RFC3339Nano) + "\n"; err != nil || string(saved) != want {
+		t.Fatalf("cursor file = %q, %v; want %q", saved, err, want)
 	}
 	if st, err := os.Stat(cursorFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("cursor file mode %v, %v", st.Mode(), err)
@@ -119,5 +120,71 @@ func TestFollowCancelWhileSending(t *testing.T) {
 	}
 	if f.Cursor() != "" {
 		t.Fatalf("cursor advanced to %q without a send", f.Cursor())
+	}
+}
+
+// A follower resuming with Replay starts that long before the saved
+// cursor's entry (the kernel lines that explain what the agent re-reads),
+// and only the first time: a journalctl restart resumes after the cursor.
+func TestFollowReplaysBeforeTheCursor(t *testing.T) {
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	fixture, _ := filepath.Abs("testdata/kernel.json")
+	t.Setenv("FAKE_ARGS", argsFile)
+	t.Setenv("FAKE_FIXTURE", fixture)
+	cursorFile := filepath.Join(dir, "kernel.cursor")
+	at := time.Date(2026, 11, 21, 10, 5, 50, 500000000, time.UTC)
+	if err := os.WriteFile(cursorFile, []byte("s=1;i=4b7\n"+at.Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(Options{
+		Command:      []string{"/bin/sh", "testdata/fake-journalctl.sh"},
+		CursorFile:   cursorFile,
+		Replay:       2 * time.Minute,
+		RestartDelay: 10 * time.Millisecond,
+		Logger:       quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Entry)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, out) }()
+	var got []Entry
+	for len(got) < 4 {
+		select {
+		case e := <-out:
+			got = append(got, e)
+		case err := <-done:
+			t.Fatalf("Run returned %v after %d entries", err, len(got))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 4 entries", len(got))
+		}
+	}
+	cancel()
+	<-done
+	args, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantArgs := fmt.Sprintf("-k -f -o json --all --no-pager --since=@%d\n", at.Add(-2*time.Minute).Unix()) +
+		"-k -f -o json --all --no-pager --after-cursor=" + got[1].Cursor + "\n"
+	if string(args) != wantArgs {
+		t.Fatalf("journalctl runs:\n%s\nwant:\n%s", args, wantArgs)
+	}
+}
+
+// A cursor file from before the time line was added resumes after the
+// cursor, without replay.
+func TestFollowOldCursorFile(t *testing.T) {
+	cursorFile := filepath.Join(t.TempDir(), "kernel.cursor")
+	if err := os.WriteFile(cursorFile, []byte("s=1;i=4b7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(Options{CursorFile: cursorFile, Replay: time.Minute, Logger: quietLogger()})
+	if err != nil || f.Cursor() != "s=1;i=4b7" || !f.replayFrom.IsZero() {
+		t.Fatalf("cursor %q replay %v, %v", f.Cursor(), f.replayFrom, err)
 	}
 }

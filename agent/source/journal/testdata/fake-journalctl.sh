@@ -8,6 +8,9 @@ case "$*" in
 	echo 'Failed to iterate through journal: Bad message' >&2
 	echo 'not json'
 	exit 1 ;;
+*--since=@*)
+	sed -n 1,2p "$FAKE_FIXTURE"
+	exit 1 ;;
 *--after-cursor=*i=4b7*)
 	sed -n 3,4p "$FAKE_FIXTURE"
 	exec sleep 60 ;;
