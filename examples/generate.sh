@@ -916,7 +916,9 @@ sc_healthy() {
 
 sc_nginx_pool_exhausted() {
 	fpm_conf "$D/php.sock" "$(pool_dynamic 3 2 1 2)
-listen.backlog = 4"
+listen.backlog = 4
+request_slowlog_timeout = 1s
+slowlog = $D/php-fpm-slow.log"
 	start_fpm
 	nginx_conf "unix:$D/php.sock" combined "fastcgi_read_timeout 2s;"
 	start_nginx
@@ -933,6 +935,7 @@ listen.backlog = 4"
 	wait_idle 15
 	healthy 40
 	expect php-fpm.log 'server reached pm.max_children' "pool warning"
+	expect php-fpm.log 'executing too slow' "slow script warning"
 	expect error.log 'upstream timed out \(110|\(11: Resource temporarily unavailable\)' "timeout or EAGAIN"
 	expect access.log '" 50[24] ' "gateway status"
 	expect access.log '"(GET|POST) /(|product|category|search|api/|account/)[^ ]* HTTP/1\.1" 50[24] ' "fast page failing behind the full pool"
@@ -1073,7 +1076,9 @@ sc_nginx_header_too_big() {
 }
 
 sc_nginx_upstream_timeout() {
-	fpm_conf "$D/php.sock" "$(pool_dynamic 20 5 3 8)"
+	fpm_conf "$D/php.sock" "$(pool_dynamic 20 5 3 8)
+request_slowlog_timeout = 1s
+slowlog = $D/php-fpm-slow.log"
 	start_fpm
 	nginx_conf "unix:$D/php.sock" combined "fastcgi_read_timeout 2s;"
 	start_nginx
@@ -1090,6 +1095,7 @@ sc_nginx_upstream_timeout() {
 	healthy 40
 	expect error.log 'upstream timed out \(110: Connection timed out\) while reading response header' "upstream timed out"
 	expect_none php-fpm.log 'server reached pm.max_children' "pool warning"
+	expect php-fpm.log 'executing too slow' "slow script warning"
 	expect access.log '" 504 ' "504"
 }
 

@@ -104,6 +104,13 @@ func checkCases(t *testing.T, dir string, want map[string][]string) {
 			}
 		}
 	}
+	// These pools run with request_slowlog_timeout = 1s: php-fpm names the
+	// slow report, and the finding must pass the name on.
+	for _, inc := range doc.Incidents {
+		if (inc.Case == "nginx-pool-exhausted" || inc.Case == "nginx-upstream-timeout") && !strings.Contains(inc.Summary, "/report.php running slow") {
+			t.Errorf("%s: the summary does not name the slow script: %s", inc.Case, inc.Summary)
+		}
+	}
 	for _, f := range doc.Files {
 		if f.Lines > 0 && f.Skipped*10 > f.Lines {
 			t.Errorf("%s: %d of %d lines skipped", f.Path, f.Skipped, f.Lines)
