@@ -31,6 +31,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(string(mf.Data))
 	}
 	f.Add("<VirtualHost *:80>\nInclude x/*.conf\n</VirtualHost>\n")
+	f.Add("Timeout 3000000h\nProxyTimeout 9223372036854775807\n<VirtualHost *:80>\nProxyPass / fcgi://127.0.0.1:9000/ timeout=9999999999999\n</VirtualHost>\n")
 	f.Fuzz(func(t *testing.T, conf string) {
 		fs := fstest.MapFS{
 			"etc/apache2/apache2.conf": {Data: []byte(conf)},
@@ -46,6 +47,18 @@ func FuzzLoad(f *testing.F) {
 		for _, cl := range c.AccessLogs() {
 			if cl.Readable && cl.Path == "" {
 				t.Fatalf("readable log without a path: %+v", cl)
+			}
+		}
+		// A negative (wrapped) timeout would pass the audit's comparison
+		// with Cloudflare's 120 s.
+		for _, s := range append([]*Server{c.Main}, c.VHosts...) {
+			if s.Timeout < 0 || s.ProxyTimeout < 0 {
+				t.Fatalf("negative timeout %v / %v", s.Timeout, s.ProxyTimeout)
+			}
+			for _, p := range s.Proxies {
+				if p.Timeout < 0 {
+					t.Fatalf("negative proxy timeout %v", p.Timeout)
+				}
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package nginxconf
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"strings"
@@ -293,5 +294,26 @@ func FuzzTokenize(f *testing.F) {
 		// The parser must not panic on any token stream either.
 		p := &parser{name: "f", toks: toks}
 		_, _ = p.block(false)
+	})
+}
+
+// FuzzParseTime: nginx time values come from any config the audit reads.
+// An accepted value is never negative (a wrapped sum would pass the audit's
+// comparison with Cloudflare's 120 s), and a rejected one says which.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"60", "60s", "1h 30m", "500ms", "1y 1M 1w 1d 1h 1m 1s 1ms", "292y 11M", "2147483648"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseTime(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
+				t.Fatalf("error %v does not quote the value %q", err, s)
+			}
+			return
+		}
+		if d < 0 {
+			t.Fatalf("ParseTime(%q) = %v", s, d)
+		}
 	})
 }
