@@ -91,7 +91,8 @@ php_admin_value[memory_limit] = 128M
 		t.Errorf("upstreams = %+v", h.Nginx.Upstreams)
 	}
 	p := h.PHPFPM.Pools[0]
-	if p.Listen != dir+"/run/shop.sock" || p.MaxChildren != 7 || p.RequestTerminateTimeout != 45*time.Second || p.MemoryLimit != 128<<20 {
+	if p.Listen != dir+"/run/shop.sock" || p.MaxChildren != 7 || p.RequestTerminateTimeout != 45*time.Second || p.MemoryLimit != 128<<20 ||
+		p.RequestSlowlogTimeout != 5*time.Second || p.Slowlog != dir+"/log/shop.slow.log" {
 		t.Errorf("pool = %+v", p)
 	}
 	want := "nginx_access file " + dir + "/log/access.log combined\n" +

@@ -33,6 +33,7 @@ type FPMPool struct {
 	MaxChildren             int           `json:"max_children"`
 	MaxRequests             int           `json:"max_requests,omitempty"`
 	RequestTerminateTimeout time.Duration `json:"request_terminate_timeout_ns,omitempty"`
+	RequestSlowlogTimeout   time.Duration `json:"request_slowlog_timeout_ns,omitempty"` // 0: off
 	Slowlog                 string        `json:"slowlog,omitempty"`
 	StatusPath              string        `json:"status_path,omitempty"`
 	MemoryLimit             int64         `json:"memory_limit,omitempty"`
@@ -77,7 +78,7 @@ func (h *Host) phpfpm() {
 		p.Pools = append(p.Pools, FPMPool{Name: pl.Name, Where: where("/"+pl.File, pl.Line), Listen: pl.Listen,
 			ListenOwner: pl.ListenOwner, ListenGroup: pl.ListenGroup, ListenMode: pl.ListenMode, PM: pl.PM,
 			MaxChildren: pl.MaxChildren, MaxRequests: pl.MaxRequests, RequestTerminateTimeout: pl.RequestTerminateTimeout,
-			Slowlog: pl.Slowlog, StatusPath: pl.StatusPath, MemoryLimit: pl.MemoryLimit, ErrorLog: pl.ErrorLog})
+			RequestSlowlogTimeout: pl.RequestSlowlogTimeout, Slowlog: pl.Slowlog, StatusPath: pl.StatusPath, MemoryLimit: pl.MemoryLimit, ErrorLog: pl.ErrorLog})
 	}
 	h.PHPFPM = p
 }

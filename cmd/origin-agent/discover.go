@@ -90,6 +90,7 @@ func printHost(w io.Writer, h *discover.Host) {
 		for _, pl := range p.Pools {
 			fmt.Fprintf(w, "  pool %s listen %s pm %s max_children %d request_terminate_timeout %s  (%s)\n",
 				pl.Name, pl.Listen, pl.PM, pl.MaxChildren, pl.RequestTerminateTimeout, pl.Where)
+			fmt.Fprintf(w, "    %s\n", slowlogAdvice(pl))
 		}
 	} else {
 		fmt.Fprintln(w, "php-fpm: not found")
@@ -109,4 +110,13 @@ func printHost(w io.Writer, h *discover.Host) {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
 	}
+}
+
+// slowlogAdvice says whether php-fpm will name slow scripts, which the
+// pool-exhaustion and timeout findings pass on, and how to turn it on.
+func slowlogAdvice(pl discover.FPMPool) string {
+	if pl.RequestSlowlogTimeout > 0 && pl.Slowlog != "" {
+		return fmt.Sprintf("request_slowlog_timeout %s, slowlog %s: findings name the slow script", pl.RequestSlowlogTimeout, pl.Slowlog)
+	}
+	return "request_slowlog_timeout off: set it (e.g. 5s) with a slowlog path, and findings name the script that held the workers"
 }
