@@ -127,15 +127,24 @@ func (h *ackHold) toTrail(gen positions.Key, commit func()) {
 // commitTrail commits the trail's buckets stamped before cutoff.
 func (h *ackHold) commitTrail(cutoff time.Time) {
 	i := 0
-	for ; i < len(h.trail) && h.trail[i].at.Before(cutoff); i++ {
-		for _, a := range h.trail[i].acks {
+	for i < len(h.trail) && h.trail[i].at.Before(cutoff) {
+		i++
+	}
+	h.commitBuckets(i)
+}
+
+// commitBuckets commits the trail's first n buckets, oldest first, and
+// drops them.
+func (h *ackHold) commitBuckets(n int) {
+	for _, b := range h.trail[:n] {
+		for _, a := range b.acks {
 			a.commit()
 		}
 	}
-	if i > 0 {
-		n := copy(h.trail, h.trail[i:])
-		clear(h.trail[n:])
-		h.trail = h.trail[:n]
+	if n > 0 {
+		k := copy(h.trail, h.trail[n:])
+		clear(h.trail[k:])
+		h.trail = h.trail[:k]
 	}
 }
 
@@ -173,13 +182,7 @@ func (h *ackHold) tick(now time.Time, idle bool) {
 
 // release commits everything held, the trail first, in delivery order.
 func (h *ackHold) release() {
-	for _, b := range h.trail {
-		for _, a := range b.acks {
-			a.commit()
-		}
-	}
-	clear(h.trail)
-	h.trail = h.trail[:0]
+	h.commitBuckets(len(h.trail))
 	for _, p := range h.pending {
 		p.commit()
 	}

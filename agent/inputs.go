@@ -21,9 +21,6 @@ import (
 // KmsgSource reads /dev/kmsg.
 type KmsgSource struct {
 	R *kmsg.Reader
-	// Replay says R was opened to read the buffer first (not StartEnd):
-	// it will mark when it has caught up.
-	Replay bool
 
 	overruns prometheus.Counter // set by Agent.Run: origin_agent_kmsg_overruns_total
 
@@ -36,9 +33,9 @@ func (k *KmsgSource) Name() string { return "kmsg" }
 // Replayed is closed once the records the kernel's buffer held at start
 // (kmsg.StartRecent) are handed on: Agent.Run starts the file sources
 // after it, so an incident re-read after a crash finds its kernel
-// evidence already observed. It is nil when there is no replay.
+// evidence already observed. It is nil when R does not replay.
 func (k *KmsgSource) Replayed() <-chan struct{} {
-	if !k.Replay {
+	if !k.R.Replays() {
 		return nil
 	}
 	k.once.Do(func() { k.replayed = make(chan struct{}) })

@@ -70,10 +70,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var a *agent.Agent
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
-		// Only a restart reads the kernel's recent records (see
-		// agent.Resuming); after a reload the correlator kept has observed
-		// them already.
-		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, a == nil && agent.Resuming(cfg.Agent.StateDir))
+		// Only a restart reads the kernel's recent records again (see
+		// agent.Resuming): the correlator's lookback before where it
+		// stopped. After a reload the correlator kept has observed them.
+		var replay time.Duration
+		if a == nil && agent.Resuming(cfg.Agent.StateDir) {
+			dc := correlate.DefaultConfig()
+			replay = dc.Lookback + dc.Settle
+		}
+		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, replay)
 		opt.Registry = reg
 		if a == nil {
 			a, err = agent.New(opt)
@@ -148,7 +153,10 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // agentOptions turns the configuration and what discovery finds into the
 // agent's sources, checks and emitters. closeAll releases what it opened.
-func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics, replayKernel bool) (agent.Options, func()) {
+//
+// replayKernel > 0 makes the kernel source read that much of its past
+// first (kmsg.StartRecent, journal.Options.Replay).
+func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics, replayKernel time.Duration) (agent.Options, func()) {
 	host := discover.Discover(ctx, discover.FromConfig(cfg, discover.OS()))
 	for _, p := range host.Problems {
 		log.Warn("discovery", "problem", p)
@@ -180,13 +188,11 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	for _, w := range host.Watch() {
 		switch w.Kind {
 		case "kmsg":
-			// The last lookback of the ring buffer first: after a restart
-			// (a crash mid-incident included) the OOM kill of a minute
-			// ago still explains the errors that follow or are re-read.
-			dc := correlate.DefaultConfig()
-			ko := kmsg.Options{Path: w.Path, Logger: log, Start: kmsg.StartRecent, Recent: dc.Lookback + dc.Settle}
-			if !replayKernel {
-				ko.Start = kmsg.StartEnd
+			// After a restart (a crash mid-incident included) the OOM kill
+			// of a minute ago still explains the errors that are re-read.
+			ko := kmsg.Options{Path: w.Path, Logger: log}
+			if replayKernel > 0 {
+				ko.Start, ko.Recent = kmsg.StartRecent, replayKernel
 			}
 			r, err := kmsg.Open(ko)
 			if err != nil {
@@ -194,7 +200,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 				opt.Kernel = kernelFallback(log, local, &opt, replayKernel)
 				continue
 			}
-			opt.Kernel = &agent.KmsgSource{R: r, Replay: ko.Start != kmsg.StartEnd}
+			opt.Kernel = &agent.KmsgSource{R: r}
 		case "journal":
 			if f, err := journal.New(journalOptions(cfg.Agent.StateDir, log, replayKernel)); err == nil {
 				opt.Kernel = &agent.JournalSource{F: f}
@@ -250,20 +256,15 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	return opt, closeAll
 }
 
-// journalOptions follows the kernel's journal from the saved cursor; when
-// replay (resuming), from the lookback before it, as /dev/kmsg does.
-func journalOptions(stateDir string, log *slog.Logger, replay bool) journal.Options {
-	jo := journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Logger: log}
-	if replay {
-		dc := correlate.DefaultConfig()
-		jo.Replay = dc.Lookback + dc.Settle
-	}
-	return jo
+// journalOptions follows the kernel's journal from the saved cursor, or
+// replay before it (see agentOptions).
+func journalOptions(stateDir string, log *slog.Logger, replay time.Duration) journal.Options {
+	return journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Logger: log, Replay: replay}
 }
 
 // kernelFallback picks the kernel source when /dev/kmsg is not readable:
 // journalctl when present, else the syslog file.
-func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay bool) agent.InputSource {
+func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay time.Duration) agent.InputSource {
 	if _, err := exec.LookPath("journalctl"); err == nil {
 		if f, err := journal.New(journalOptions(opt.StateDir, log, replay)); err == nil {
 			return &agent.JournalSource{F: f}

@@ -116,7 +116,7 @@ func (f *Follower) Cursor() string {
 // Args returns the arguments appended to Command for a follow from
 // cursor ("" = from the end).
 func Args(cursor string) []string {
-	args := []string{"-k", "-f", "-o", "json", "--all", "--no-pager"}
+	args := followArgs()
 	if cursor == "" {
 		return append(args, "--lines=0")
 	}
@@ -155,9 +155,11 @@ func (f *Follower) Run(ctx context.Context, out chan<- Entry) error {
 // ArgsSince returns the arguments appended to Command for a follow from
 // the entries at or after t (whole seconds, rounded down).
 func ArgsSince(t time.Time) []string {
-	args := []string{"-k", "-f", "-o", "json", "--all", "--no-pager"}
-	return append(args, fmt.Sprintf("--since=@%d", t.Unix()))
+	return append(followArgs(), fmt.Sprintf("--since=@%d", t.Unix()))
 }
+
+// followArgs are the arguments of every follow: kernel entries as JSON.
+func followArgs() []string { return []string{"-k", "-f", "-o", "json", "--all", "--no-pager"} }
 
 func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
 	follow := Args(f.Cursor())

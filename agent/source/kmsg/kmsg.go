@@ -175,6 +175,10 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 	return r
 }
 
+// Replays reports whether the reader reads the buffer first (it was not
+// opened at StartEnd), so that Run sends a CaughtUp record after it.
+func (r *Reader) Replays() bool { return r.replay }
+
 // Overruns is how many times the reader fell behind the ring buffer.
 func (r *Reader) Overruns() uint64 { return r.overruns.Load() }
 
