@@ -66,7 +66,11 @@ func fmtInt(n int) string {
 
 func run(t *testing.T, cfg Config, in []Input) []Incident {
 	t.Helper()
-	c := New(cfg)
+	return runOn(New(cfg), in)
+}
+
+// runOn is run on a correlator the test prepared (e.g. Resumed).
+func runOn(c *Correlator, in []Input) []Incident {
 	var out []Incident
 	for _, i := range in {
 		c.Observe(&i)

@@ -134,20 +134,7 @@ func TestResumeKeepsTheFloorAcrossARestart(t *testing.T) {
 		if tc.resume {
 			c.Resume(first[0].End)
 		}
-		var got []Incident
-		for _, i := range after.in {
-			c.Observe(&i)
-			for _, u := range c.Tick(i.Event.Time) {
-				if u.State == Closed {
-					got = append(got, u.Incident)
-				}
-			}
-		}
-		for _, u := range c.Flush() {
-			if u.State == Closed {
-				got = append(got, u.Incident)
-			}
-		}
+		got := runOn(c, after.in)
 		if len(got) != 1 || got[0].Cause != tc.want {
 			causes := []Cause{}
 			for _, g := range got {

@@ -15,16 +15,47 @@ import (
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// fakeJournalctl points the fake journalctl at the fixture and returns the
+// file where it records the arguments of each run.
+func fakeJournalctl(t *testing.T) (argsFile string) {
+	t.Helper()
+	argsFile = filepath.Join(t.TempDir(), "args")
+	fixture, _ := filepath.Abs("testdata/kernel.json")
+	t.Setenv("FAKE_ARGS", argsFile)
+	t.Setenv("FAKE_FIXTURE", fixture)
+	return argsFile
+}
+
+// follow runs f until it has sent n entries, then cancels it and returns
+// the entries and Run's error.
+func follow(t *testing.T, f *Follower, n int) ([]Entry, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Entry)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, out) }()
+	var got []Entry
+	for len(got) < n {
+		select {
+		case e := <-out:
+			got = append(got, e)
+		case err := <-done:
+			t.Fatalf("Run returned %v after %d entries", err, len(got))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d entries", len(got), n)
+		}
+	}
+	cancel()
+	return got, <-done
+}
+
 // The fake journalctl prints two entries, a bad line and exits 1 when
 // started without a cursor; started again after the second entry's cursor
 // it prints the remaining two and keeps following.
 func TestFollowRestartsAfterCursor(t *testing.T) {
-	dir := t.TempDir()
-	argsFile := filepath.Join(dir, "args")
-	fixture, _ := filepath.Abs("testdata/kernel.json")
-	t.Setenv("FAKE_ARGS", argsFile)
-	t.Setenv("FAKE_FIXTURE", fixture)
-	cursorFile := filepath.Join(dir, "kernel.cursor")
+	argsFile := fakeJournalctl(t)
+	cursorFile := filepath.Join(t.TempDir(), "kernel.cursor")
 
 	f, err := New(Options{
 		Command:      []string{"/bin/sh", "testdata/fake-journalctl.sh"},
@@ -35,25 +66,8 @@ func TestFollowRestartsAfterCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := make(chan Entry)
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, out) }()
-
-	var got []Entry
-	for len(got) < 4 {
-		select {
-		case e := <-out:
-			got = append(got, e)
-		case err := <-done:
-			t.Fatalf("Run returned %v after %d entries", err, len(got))
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of 4 entries", len(got))
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	got, err := follow(t, f, 4)
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v; want context.Canceled", err)
 	}
 	for i, want := range []string{"php-fpm8.2 invoked oom-killer", "oom-kill:constraint", "Memory cgroup out of memory", "php-fpm8.2[7012]: segfault"} {
@@ -98,9 +112,7 @@ func TestFollowUnavailable(t *testing.T) {
 
 // A consumer that stops reading must not block cancellation.
 func TestFollowCancelWhileSending(t *testing.T) {
-	t.Setenv("FAKE_ARGS", filepath.Join(t.TempDir(), "args"))
-	fixture, _ := filepath.Abs("testdata/kernel.json")
-	t.Setenv("FAKE_FIXTURE", fixture)
+	fakeJournalctl(t)
 	f, err := New(Options{Command: []string{"/bin/sh", "testdata/fake-journalctl.sh"}, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +139,8 @@ func TestFollowCancelWhileSending(t *testing.T) {
 // cursor's entry (the kernel lines that explain what the agent re-reads),
 // and only the first time: a journalctl restart resumes after the cursor.
 func TestFollowReplaysBeforeTheCursor(t *testing.T) {
-	dir := t.TempDir()
-	argsFile := filepath.Join(dir, "args")
-	fixture, _ := filepath.Abs("testdata/kernel.json")
-	t.Setenv("FAKE_ARGS", argsFile)
-	t.Setenv("FAKE_FIXTURE", fixture)
-	cursorFile := filepath.Join(dir, "kernel.cursor")
+	argsFile := fakeJournalctl(t)
+	cursorFile := filepath.Join(t.TempDir(), "kernel.cursor")
 	at := time.Date(2026, 11, 21, 10, 5, 50, 500000000, time.UTC)
 	if err := os.WriteFile(cursorFile, []byte("s=1;i=4b7\n"+at.Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -147,24 +155,7 @@ func TestFollowReplaysBeforeTheCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := make(chan Entry)
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, out) }()
-	var got []Entry
-	for len(got) < 4 {
-		select {
-		case e := <-out:
-			got = append(got, e)
-		case err := <-done:
-			t.Fatalf("Run returned %v after %d entries", err, len(got))
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of 4 entries", len(got))
-		}
-	}
-	cancel()
-	<-done
+	got, _ := follow(t, f, 4)
 	args, err := os.ReadFile(argsFile)
 	if err != nil {
 		t.Fatal(err)
@@ -179,12 +170,23 @@ func TestFollowReplaysBeforeTheCursor(t *testing.T) {
 // A cursor file from before the time line was added resumes after the
 // cursor, without replay.
 func TestFollowOldCursorFile(t *testing.T) {
+	argsFile := fakeJournalctl(t)
 	cursorFile := filepath.Join(t.TempDir(), "kernel.cursor")
 	if err := os.WriteFile(cursorFile, []byte("s=1;i=4b7\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := New(Options{CursorFile: cursorFile, Replay: time.Minute, Logger: quietLogger()})
-	if err != nil || f.Cursor() != "s=1;i=4b7" || !f.replayFrom.IsZero() {
-		t.Fatalf("cursor %q replay %v, %v", f.Cursor(), f.replayFrom, err)
+	f, err := New(Options{
+		Command:    []string{"/bin/sh", "testdata/fake-journalctl.sh"},
+		CursorFile: cursorFile,
+		Replay:     time.Minute,
+		Logger:     quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(t, f, 2)
+	args, err := os.ReadFile(argsFile)
+	if want := "-k -f -o json --all --no-pager --after-cursor=s=1;i=4b7\n"; err != nil || string(args) != want {
+		t.Fatalf("journalctl runs:\n%s\nwant:\n%s", args, want)
 	}
 }

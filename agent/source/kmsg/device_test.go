@@ -75,17 +75,25 @@ func TestDeviceSeesMarker(t *testing.T) {
 	}
 }
 
-func TestDeviceStartBufferReadsOldRecords(t *testing.T) {
-	needRoot(t)
-	r, err := Open(Options{Start: StartBuffer, Logger: quietLogger()})
+// runDevice opens the real /dev/kmsg with o and runs a Reader on it for at
+// most 10 s; it returns the records and the run's context.
+func runDevice(t *testing.T, o Options) (<-chan Record, context.Context) {
+	t.Helper()
+	r, err := Open(o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := make(chan Record, 1)
+	t.Cleanup(cancel)
+	out := make(chan Record, 16)
 	go r.Run(ctx, out)
+	return out, ctx
+}
+
+func TestDeviceStartBufferReadsOldRecords(t *testing.T) {
+	needRoot(t)
+	out, ctx := runDevice(t, Options{Start: StartBuffer, Logger: quietLogger()})
 	select {
 	case rec := <-out:
 		if _, _, err := ParseRecord(rec.Line); err != nil || rec.Time.After(time.Now()) {
@@ -174,15 +182,7 @@ func TestDeviceStartRecentReplaysMarker(t *testing.T) {
 	}
 	const recent = 30 * time.Second
 	opened := time.Now()
-	r, err := Open(Options{Start: StartRecent, Recent: recent, Logger: quietLogger()})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := make(chan Record, 16)
-	go r.Run(ctx, out)
+	out, ctx := runDevice(t, Options{Start: StartRecent, Recent: recent, Logger: quietLogger()})
 	for {
 		select {
 		case rec := <-out:

@@ -80,7 +80,14 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // cancels it and returns the records and Run's error.
 func collect(t *testing.T, dev *fakeDevice, want int) (*Reader, []Record, error) {
 	t.Helper()
-	r := newReader("/dev/kmsg", dev, Options{Logger: quietLogger(), FlushAfter: time.Millisecond}, fixedClock)
+	return collectWith(t, dev, Options{Logger: quietLogger(), FlushAfter: time.Millisecond}, want, 0)
+}
+
+// collectWith is collect with options, and after the want records it keeps
+// reading for linger, so that a test can see there are no more.
+func collectWith(t *testing.T, dev *fakeDevice, o Options, want int, linger time.Duration) (*Reader, []Record, error) {
+	t.Helper()
+	r := newReader("/dev/kmsg", dev, o, fixedClock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := make(chan Record)
@@ -95,6 +102,17 @@ func collect(t *testing.T, dev *fakeDevice, want int) (*Reader, []Record, error)
 			t.Fatalf("Run returned %v after %d of %d records", err, len(got), want)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("got %d of %d records", len(got), want)
+		}
+	}
+	if linger > 0 {
+		end := time.After(linger)
+		for lingering := true; lingering; {
+			select {
+			case rec := <-out:
+				got = append(got, rec)
+			case <-end:
+				lingering = false
+			}
 		}
 	}
 	cancel()
@@ -245,7 +263,8 @@ func TestRunAfterClose(t *testing.T) {
 }
 
 // StartRecent skips the buffered records older than Recent and passes the
-// rest, in order. fixedClock puts boot 1000 s before now.
+// rest, in order, then one caught-up mark. fixedClock puts boot 1000 s
+// before now.
 func TestRunStartRecent(t *testing.T) {
 	dev := newFake(
 		step{rec: "6,1,5000000,-;boot: long ago\n"},
@@ -253,23 +272,8 @@ func TestRunStartRecent(t *testing.T) {
 		step{rec: "3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago\n"},
 		step{rec: "6,4,999000000,-;one second ago\n"},
 	)
-	r := newReader("/dev/kmsg", dev, Options{Start: StartRecent, Recent: 2 * time.Minute, Logger: quietLogger(), FlushAfter: time.Millisecond}, fixedClock)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := make(chan Record, 8)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, out) }()
-	var got []Record
-	for len(got) < 3 {
-		select {
-		case rec := <-out:
-			got = append(got, rec)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("got %q, want 2 records and the caught-up mark", lines(got))
-		}
-	}
-	cancel()
-	<-done
+	o := Options{Start: StartRecent, Recent: 2 * time.Minute, Logger: quietLogger(), FlushAfter: time.Millisecond}
+	_, got, _ := collectWith(t, dev, o, 3, 4*caughtUpWait)
 	want := []string{"3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago", "6,4,999000000,-;one second ago"}
 	if !equal(lines(got[:2]), want) || got[0].CaughtUp || got[1].CaughtUp {
 		t.Errorf("records %q, want %q", lines(got[:2]), want)
@@ -277,31 +281,18 @@ func TestRunStartRecent(t *testing.T) {
 	if !got[2].CaughtUp || got[2].Line != nil {
 		t.Errorf("third record %+v, want the caught-up mark", got[2])
 	}
-	if len(out) != 0 {
-		t.Errorf("%d more records: one caught-up mark only", len(out))
+	if len(got) != 3 {
+		t.Errorf("%d more records: one caught-up mark only", len(got)-3)
 	}
 }
 
 // A reader started at the end has no buffer to catch up with: no mark.
 func TestRunStartEndSendsNoMark(t *testing.T) {
-	r := newReader("/dev/kmsg", newFake(step{rec: "6,1,999000000,-;one\n"}), Options{Logger: quietLogger()}, fixedClock)
-	ctx, cancel := context.WithCancel(context.Background())
-	out := make(chan Record, 4)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, out) }()
-	select {
-	case rec := <-out:
-		if rec.CaughtUp {
-			t.Fatalf("first record is a mark: %+v", rec)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no record")
+	_, got, _ := collectWith(t, newFake(step{rec: "6,1,999000000,-;one\n"}), Options{Logger: quietLogger()}, 1, 4*caughtUpWait)
+	if got[0].CaughtUp {
+		t.Fatalf("first record is a mark: %+v", got[0])
 	}
-	select {
-	case rec := <-out:
-		t.Errorf("a StartEnd reader sent %+v", rec)
-	case <-time.After(4 * caughtUpWait):
+	if len(got) != 1 {
+		t.Errorf("a StartEnd reader sent %+v", got[1:])
 	}
-	cancel()
-	<-done
 }
