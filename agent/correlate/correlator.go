@@ -76,6 +76,7 @@ type signal struct {
 // gateway is one 502/503/504 from an access log.
 type gateway struct {
 	t          time.Time
+	seen       time.Time // the correlator's time when it arrived
 	status     int
 	client     uint64 // hash of the client as logged, 0 if none
 	remote     uint64
@@ -209,6 +210,12 @@ func (c *Correlator) advance() {
 }
 
 func (c *Correlator) addPending(g gateway) {
+	// Settle counts from arrival, not from the logged time: nginx and
+	// apache log whole seconds, so a status written at 10:00:00.9 is
+	// already "a second old" at 10:00:01.0 while its proxy error line,
+	// from another file, may still be on its way. Offline, input comes in
+	// time order and arrival is the logged time.
+	g.seen = c.now
 	if len(c.pending) >= maxPending {
 		// Flooded: classify the oldest now rather than drop it.
 		c.classify(c.pending[0])
@@ -222,7 +229,7 @@ func (c *Correlator) addPending(g gateway) {
 func (c *Correlator) settle(final bool) {
 	n := 0
 	for _, g := range c.pending {
-		if !final && c.now.Sub(g.t) < c.cfg.Settle {
+		if !final && c.now.Sub(g.seen) < c.cfg.Settle {
 			break
 		}
 		c.classify(g)

@@ -448,3 +448,49 @@ func TestLateSignalUpdatesOpenIncident(t *testing.T) {
 		t.Fatalf("after the error line: %+v", ups)
 	}
 }
+
+// TestLiveSettleCountsFromArrival: access logs carry whole seconds, so a
+// status logged at 10:00:00 may arrive at 10:00:00.9 with its proxy error
+// a moment behind it. Settling by the logged time classified such statuses
+// at the next tick without their errors; a run of them then split one
+// exhausted pool into several incidents (seen live in TestRunE2E).
+func TestLiveSettleCountsFromArrival(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Emit = true
+	cfg.Settle = time.Second
+	c := New(cfg)
+	var early, late scenario
+	early.failing(0, 5, 0, 502, parsers.SigConnectAgain, "connect() to unix:/run/php/php8.2-fpm.sock failed (11: Resource temporarily unavailable)")
+	for _, in := range early.in {
+		c.Observe(&in)
+	}
+	c.Tick(t0.Add(900 * time.Millisecond))
+	var errs scenario
+	for i := 5; i < 11; i++ {
+		client, req := "203.0.113."+fmtInt(i+1), "GET /page"+fmtInt(i)+".php HTTP/1.1"
+		late.access(0, 502, client, req)
+		errs.proxy(0, parsers.SigConnectAgain, client, req, "connect() to unix:/run/php/php8.2-fpm.sock failed (11: Resource temporarily unavailable)")
+	}
+	for _, in := range late.in {
+		c.Observe(&in)
+	}
+	// The next tick crosses the logged second; the error lines follow it.
+	ups := c.Tick(t0.Add(1100 * time.Millisecond))
+	for _, in := range errs.in {
+		c.Observe(&in)
+	}
+	ups = append(ups, c.Tick(t0.Add(5*time.Second))...)
+	ups = append(ups, c.Tick(t0.Add(cfg.Gap+10*time.Second))...)
+	var closed []Incident
+	for _, u := range ups {
+		if u.State == Closed {
+			closed = append(closed, u.Incident)
+		}
+	}
+	if len(closed) != 1 || closed[0].Statuses["502"] != 11 || closed[0].Cause != CausePoolExhausted {
+		for _, g := range closed {
+			t.Logf("%s %v", g.Cause, g.Statuses)
+		}
+		t.Fatalf("want one php_fpm_pool_exhausted incident of 11×502, got %d incidents", len(closed))
+	}
+}
