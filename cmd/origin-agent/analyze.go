@@ -32,7 +32,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		tz         = fs.String("tz", "", "time `ZONE` of logs whose stamps carry none (default: the access log's offset, else local time)")
 		ship       = fs.Bool("ship", false, "also send each incident, as a closed finding, through the [[sinks]] of the config")
 		cfgPath    = fs.String("config", "", "config `FILE` whose [[sinks]] --ship uses (default "+config.DefaultPath+")")
-		shipWait   = fs.Duration("ship-timeout", 30*time.Second, "how long --ship waits for network sinks to confirm; the rest stays spooled for the daemon")
+		shipWait   = fs.Duration("ship-timeout", 30*time.Second, "how long --ship waits for network sinks to confirm; the rest stays spooled for the daemon (unless it runs now and holds the spool: then ship again)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: origin-agent analyze [flags] [TYPE=]PATH...\n\n"+

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,6 +37,13 @@ func sinkConfig(i int, s config.Sink, p config.Privacy) sink.Config {
 // is accepted once it is on disk and removed only when the destination
 // confirmed it. The deliverers run until ctx ends; closeAll waits for them.
 func emitters(ctx context.Context, cfg *config.Config, host string, m *sink.Metrics, log *slog.Logger) ([]agent.Emitter, func()) {
+	return emittersWith(ctx, cfg, host, m, log, nil)
+}
+
+// emittersWith is emitters with a way out for a spool another process
+// holds: busy, when not nil, returns the directory of a spool to use
+// instead for sink name (analyze --ship beside a running daemon).
+func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.Metrics, log *slog.Logger, busy func(name string) (string, error)) ([]agent.Emitter, func()) {
 	var out []agent.Emitter
 	var wg sync.WaitGroup
 	var closers []func()
@@ -58,8 +66,16 @@ func emitters(ctx context.Context, cfg *config.Config, host string, m *sink.Metr
 			closers = append(closers, func() { s.Close() })
 			continue
 		}
-		sp, err := spool.Open(filepath.Join(cfg.Agent.StateDir, "spool", c.Name), c.WithDefaults().SpoolMaxBytes,
-			spool.WithDropHook(m.DropHook(c.Name, log)))
+		open := func(dir string) (*spool.Spool, error) {
+			return spool.Open(dir, c.WithDefaults().SpoolMaxBytes, spool.WithDropHook(m.DropHook(c.Name, log)))
+		}
+		sp, err := open(filepath.Join(cfg.Agent.StateDir, "spool", c.Name))
+		if errors.Is(err, spool.ErrLocked) && busy != nil {
+			var dir string
+			if dir, err = busy(c.Name); err == nil {
+				sp, err = open(dir)
+			}
+		}
 		if err != nil {
 			log.Error("sink spool", "sink", c.Name, "err", err)
 			s.Close()

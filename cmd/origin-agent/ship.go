@@ -43,6 +43,7 @@ type shipTarget struct {
 	name     string
 	spoolDir string       // "" for local sinks (stdout, file)
 	sp       *spool.Spool // nil for local sinks
+	private  bool         // sp is this run's own: the daemon holds the sink's spool
 	accepted int          // findings the sink accepted (written, or fsynced to its spool)
 	failed   int          // findings the sink refused
 	left     int          // of ours, still in the spool when the wait ended
@@ -64,8 +65,9 @@ func (t *shipTarget) delivered() int {
 // drain. It writes one line per sink to stderr and returns the exit status:
 // 0 when every sink got every finding,
 // 1 when some are left in a spool (the daemon, which uses the same spool
-// directories, delivers them on its next run) or were refused, 2 when a sink
-// could not be started (nothing is shipped then).
+// directories, delivers them on its next run), were refused, or could not be
+// delivered in time through this run's own spool (the daemon holds the
+// sink's), 2 when a sink could not be started (nothing is shipped then).
 func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, timeout time.Duration, stderr io.Writer) int {
 	say := func(f string, a ...any) { fmt.Fprintf(stderr, "origin-agent analyze: --ship: "+f+"\n", a...) }
 	host := cfg.Agent.Hostname
@@ -84,14 +86,31 @@ func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, 
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// A running daemon holds its spools (bbolt locks them). Rather than
+	// refuse, this run then delivers that sink's findings through a spool
+	// of its own, removed at exit: what it could not deliver in time is
+	// reported, and a later --ship sends it again (same ids, de-duplicated).
+	private := map[string]string{}
+	defer func() {
+		for _, dir := range private {
+			os.RemoveAll(dir)
+		}
+	}()
+	busy := func(name string) (string, error) {
+		dir, err := os.MkdirTemp("", "origin-agent-ship-")
+		if err != nil {
+			return "", err
+		}
+		private[name] = dir
+		say("%s: a running origin-agent holds its spool; delivering through this run's own", name)
+		return dir, nil
+	}
 	dctx, stop := context.WithCancel(ctx)
-	ems, closeAll := emitters(dctx, cfg, host, m, log)
+	ems, closeAll := emittersWith(dctx, cfg, host, m, log, busy)
 	defer func() { stop(); closeAll() }()
 	if len(ems) != len(cfg.Sinks) {
-		// emitters logged which and why; a spool that cannot be opened is
-		// most often one the running daemon holds.
-		say("%d of %d sinks could not be started (see above; a running `origin-agent run` with the same state_dir holds the spools): nothing shipped",
-			len(cfg.Sinks)-len(ems), len(cfg.Sinks))
+		// emittersWith logged which and why.
+		say("%d of %d sinks could not be started (see above): nothing shipped", len(cfg.Sinks)-len(ems), len(cfg.Sinks))
 		return exitUsage
 	}
 	targets := make([]*shipTarget, len(ems))
@@ -99,6 +118,9 @@ func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, 
 		t := &shipTarget{name: sinkConfig(i, cfg.Sinks[i], cfg.Privacy).Name, emit: e.Emit}
 		if se, ok := e.(*spoolEmitter); ok {
 			t.sp, t.spoolDir = se.sp, filepath.Join(cfg.Agent.StateDir, "spool", t.name)
+			if dir, ok := private[t.name]; ok {
+				t.spoolDir, t.private = dir, true
+			}
 		}
 		targets[i] = t
 	}
@@ -126,7 +148,10 @@ func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, 
 		}
 		n := t.delivered()
 		line := fmt.Sprintf("%s: %d of %d findings delivered", t.name, n, len(fs))
-		if t.left > 0 {
+		switch {
+		case t.left > 0 && t.private:
+			line += fmt.Sprintf(", %d not delivered within --ship-timeout (the running daemon holds the sink's spool, so they cannot wait there for it: run --ship again)", t.left)
+		case t.left > 0:
 			line += fmt.Sprintf(", %d left in the spool %s (the daemon delivers them on its next run)", t.left, t.spoolDir)
 		}
 		if t.dropped > 0 {

@@ -325,9 +325,13 @@ func TestAnalyzeShipSpooled(t *testing.T) {
 }
 
 // TestAnalyzeShipSpoolBusy: a running daemon holds the spool (bbolt's file
-// lock); --ship ships nothing and says so (exit 2).
+// lock). --ship delivers through a spool of its own for this run, leaves
+// the daemon's untouched and removes its own at exit.
 func TestAnalyzeShipSpoolBusy(t *testing.T) {
+	ids := shipExampleIDs(t)
+	n := len(ids)
 	dir := t.TempDir()
+	t.Setenv("TMPDIR", t.TempDir())
 	port := shipPort(t)
 	recv := newShipReceiver(t, port)
 	cfg := writeShipConfig(t, dir, port)
@@ -339,19 +343,63 @@ func TestAnalyzeShipSpoolBusy(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"analyze", "--ship", "--config", cfg, "../../examples"}, &out, &errb)
-	if code != exitUsage {
-		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errb.String())
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, errb.String())
 	}
-	if want := "1 of 2 sinks could not be started"; !strings.Contains(errb.String(), want) {
+	for _, want := range []string{
+		"syslog-1: a running origin-agent holds its spool; delivering through this run's own",
+		fmt.Sprintf("syslog-1: %d of %d findings delivered\n", n, n),
+		fmt.Sprintf("file-2: %d of %d findings delivered\n", n, n),
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errb.String())
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range recv.Messages() {
+		seen[shipFindingOf(t, m).ID] = true
+	}
+	for _, id := range ids {
+		if !seen[id+"-closed"] {
+			t.Errorf("incident %s: not delivered", id)
+		}
+	}
+	if held.Len() != 0 {
+		t.Errorf("the daemon's spool got %d findings from --ship", held.Len())
+	}
+	if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+		t.Errorf("--ship left its own spool behind: %v", left)
+	}
+}
+
+// TestAnalyzeShipSpoolBusyDown: the daemon holds the spool and the
+// destination is down: nothing can wait for the daemon, so --ship says how
+// many were not delivered and exits 1.
+func TestAnalyzeShipSpoolBusyDown(t *testing.T) {
+	n := len(shipExampleIDs(t))
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", t.TempDir())
+	cfg := writeShipConfig(t, dir, shipPort(t)) // nothing listens
+	held, err := spool.Open(filepath.Join(dir, "spool", "syslog-1"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"analyze", "--ship", "--ship-timeout", "1s", "--config", cfg, "../../examples"}, &out, &errb)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errb.String())
+	}
+	want := fmt.Sprintf("syslog-1: 0 of %d findings delivered, %d not delivered within --ship-timeout (the running daemon holds the sink's spool", n, n)
+	if !strings.Contains(errb.String(), want) {
 		t.Errorf("stderr does not say %q:\n%s", want, errb.String())
 	}
-	if n := len(recv.Messages()); n != 0 {
-		t.Errorf("%d findings shipped although a sink could not start", n)
+	if held.Len() != 0 {
+		t.Errorf("the daemon's spool got %d findings from --ship", held.Len())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "findings.jsonl")); err == nil {
-		if lines := shipReadLines(t, filepath.Join(dir, "findings.jsonl")); len(lines) > 0 && lines[0] != "" {
-			t.Errorf("file sink got %d findings although shipping was refused", len(lines))
-		}
+	if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+		t.Errorf("--ship left its own spool behind: %v", left)
 	}
 }
 

@@ -46,6 +46,10 @@ import (
 // ErrClosed is returned by operations on a closed spool.
 var ErrClosed = errors.New("spool closed")
 
+// ErrLocked is returned by Open when another process (a running agent)
+// holds the spool: bbolt locks its file for one writer.
+var ErrLocked = errors.New("spool in use by another process")
+
 // ErrTooLarge is returned by Append for a finding bigger than the whole bound.
 var ErrTooLarge = errors.New("finding larger than the spool bound")
 
@@ -114,6 +118,9 @@ func Open(dir string, maxBytes int64, opts ...Option) (*Spool, error) {
 	}
 	path := filepath.Join(dir, "spool.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("spool: open %s: %w (a running origin-agent?)", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", path, err)
 	}

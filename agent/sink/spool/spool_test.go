@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -203,4 +204,25 @@ func BenchmarkAppendSerial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "findings/s")
+}
+
+// TestOpenLockedSays: a second open of a spool another holder has (a
+// running daemon) fails with ErrLocked after the lock timeout, so that
+// callers can tell "busy" from "broken".
+func TestOpenLockedSays(t *testing.T) {
+	dir := t.TempDir()
+	held, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := Open(dir, 0); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	held.Close()
+	again, err := Open(dir, 0)
+	if err != nil {
+		t.Fatalf("open after the holder closed: %v", err)
+	}
+	again.Close()
 }
