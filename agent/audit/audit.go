@@ -305,29 +305,65 @@ func ServerNames(ngx *nginxconf.Config, apc *apacheconf.Config, port uint16) []s
 	return names
 }
 
+// apacheTimeouts lists the Apache settings that bound how long a proxied
+// request (mod_proxy, mod_proxy_fcgi to php-fpm) may wait for its answer:
+// a proxy's own timeout=, else ProxyTimeout, else Timeout (the vhost's,
+// then the main server's, as Apache merges them). Timeout on its own is an
+// I/O idle timeout, not a response deadline: a server that proxies nothing
+// (mod_php, static files) is not compared, so Debian's stock Timeout 300
+// warns only where php-fpm or a backend sits behind Apache.
 func apacheTimeouts(apc *apacheconf.Config) []checks.ServerTimeout {
 	if apc == nil {
 		return nil
 	}
 	var out []checks.ServerTimeout
-	servers := append([]*apacheconf.Server{apc.Main}, apc.VHosts...)
-	for _, s := range servers {
+	seen := map[string]bool{}
+	add := func(t checks.ServerTimeout) {
+		if k := t.Name + "\x00" + t.Where; !seen[k] {
+			seen[k] = true
+			out = append(out, t)
+		}
+	}
+	where := func(s *apacheconf.Server) string {
+		if s.File == "" {
+			return "main server"
+		}
+		return fmt.Sprintf("%s:%d", s.File, s.Line)
+	}
+	main := apc.Main
+	if main == nil {
+		main = &apacheconf.Server{}
+	}
+	for _, s := range append([]*apacheconf.Server{main}, apc.VHosts...) {
 		if s == nil {
 			continue
 		}
-		where := fmt.Sprintf("%s:%d", s.File, s.Line)
-		if s.File == "" {
-			where = "main server"
+		proxies := s.Proxies
+		if s != main {
+			proxies = append(slices.Clip(proxies), main.Proxies...) // a vhost inherits the main server's
 		}
-		if s.Timeout > 0 {
-			out = append(out, checks.ServerTimeout{Name: "Timeout", Value: s.Timeout, Where: where, Software: "apache"})
-		}
-		if s.ProxyTimeout > 0 {
-			out = append(out, checks.ServerTimeout{Name: "ProxyTimeout", Value: s.ProxyTimeout, Where: where, Software: "apache"})
-		}
-		for _, p := range s.Proxies {
+		bare := false
+		for _, p := range proxies {
 			if p.Timeout > 0 {
-				out = append(out, checks.ServerTimeout{Name: p.Directive + " timeout=", Value: p.Timeout, Where: fmt.Sprintf("%s:%d", p.File, p.Line), Software: "apache"})
+				add(checks.ServerTimeout{Name: p.Directive + " timeout=", Value: p.Timeout, Where: fmt.Sprintf("%s:%d", p.File, p.Line), Software: "apache"})
+			} else {
+				bare = true
+			}
+		}
+		if !bare {
+			continue
+		}
+		for _, c := range []struct {
+			name string
+			srv  *apacheconf.Server
+			v    time.Duration
+		}{
+			{"ProxyTimeout", s, s.ProxyTimeout}, {"ProxyTimeout", main, main.ProxyTimeout},
+			{"Timeout", s, s.Timeout}, {"Timeout", main, main.Timeout},
+		} {
+			if c.v > 0 {
+				add(checks.ServerTimeout{Name: c.name, Value: c.v, Where: where(c.srv), Software: "apache"})
+				break
 			}
 		}
 	}

@@ -50,6 +50,10 @@ func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig 
 			long = append(long, fmt.Sprintf("%s %s (%s)", t.Name, t.Value, t.Where))
 			if t.Software == "nginx" {
 				fix = append(fix, fmt.Sprintf("# %s: set %s 120s; (or less), then nginx -t && systemctl reload nginx", t.Where, t.Name))
+			} else if t.Name == "Timeout" {
+				// Timeout also bounds every read and write: cap only
+				// what waits for the backend.
+				fix = append(fix, fmt.Sprintf("# %s: add ProxyTimeout 120 (or less; Timeout bounds proxied requests while ProxyTimeout is unset), then apachectl configtest && systemctl reload apache2", t.Where))
 			} else {
 				fix = append(fix, fmt.Sprintf("# %s: set %s 120 (or less), then apachectl configtest && systemctl reload apache2", t.Where, t.Name))
 			}
@@ -76,7 +80,7 @@ func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig 
 	}
 	c.Status = Pass
 	if len(all) == 0 {
-		c.Summary = "no read timeout set: nginx's default 60 s is within Cloudflare's 120 s"
+		c.Summary = "no proxy read timeout set: the defaults (nginx 60 s, Apache Timeout 60 s) are within Cloudflare's 120 s"
 	} else {
 		c.Summary = fmt.Sprintf("all %d read timeouts are within Cloudflare's 120 s", len(all))
 	}
