@@ -305,12 +305,13 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 			if in.explicit && in.typ != "" {
 				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.path, len(s), in.typ)
 			}
+			if len(s) == 0 {
+				// An empty file is fine: nothing to read. Listed as
+				// empty, not as "not a log": a fresh nginx access.log is one.
+				c.Files = append(c.Files, FileReport{Path: in.path})
+				continue
+			}
 			if in.explicit {
-				if len(s) == 0 {
-					// An empty file is fine: nothing to read.
-					c.Files = append(c.Files, FileReport{Path: in.path})
-					continue
-				}
 				return nil, fmt.Errorf("%w: %s: cannot tell what kind of log this is; name it as TYPE=PATH with TYPE one of: %s", ErrUsage, in.path, typeList())
 			}
 			c.Ignored = append(c.Ignored, in.path)

@@ -68,6 +68,24 @@ func TestAnalyzeUsageErrors(t *testing.T) {
 	if code, out, stderr := runCLI("analyze", empty); code != exitOK || !strings.Contains(out, "No incidents") {
 		t.Errorf("empty dir: exit %d, out %q, err %q", code, out, stderr)
 	}
+	// A fresh host: nginx's logs exist but are empty. They are listed as
+	// empty, not as "not a log"; a file that is no log stays that.
+	fresh := filepath.Join(dir, "fresh")
+	os.MkdirAll(filepath.Join(fresh, "nginx"), 0o755)
+	os.WriteFile(filepath.Join(fresh, "nginx", "access.log"), nil, 0o644)
+	os.WriteFile(filepath.Join(fresh, "app.log"), []byte("remember the milk\nand the bread\n"), 0o644)
+	code, out, stderr := runCLI("analyze", fresh)
+	if code != exitOK {
+		t.Fatalf("fresh host: exit %d, err %q", code, stderr)
+	}
+	for _, want := range []string{
+		"(empty)                " + filepath.Join(fresh, "nginx", "access.log"),
+		"(not a log)            " + filepath.Join(fresh, "app.log"),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fresh host: report lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestAnalyzeBadLines: long, truncated, invalid-UTF-8 and garbage lines are
