@@ -51,6 +51,20 @@ type Correlator struct {
 // signal only means something when its log was read.
 type coverage struct {
 	nginxError, apacheError, fpm, kernel, access bool
+	// kernelFrom is the time of the first kernel line; kernelUntimed
+	// is set by lines without a wall time (plain dmesg), whose span is
+	// unknown. A kernel log that begins after an incident (a journal
+	// that lost older boots, a kern.log rotated away) says nothing about it.
+	kernelFrom    time.Time
+	kernelUntimed bool
+}
+
+// kernelCovers reports whether the kernel log read reaches back to the
+// start of inc: only then does the absence of an OOM kill there mean
+// there was none.
+func (c *Correlator) kernelCovers(inc *incident) bool {
+	k := &c.coverage
+	return k.kernel && (k.kernelUntimed || !k.kernelFrom.After(inc.start))
 }
 
 // New returns a Correlator with cfg.
@@ -112,6 +126,11 @@ func (c *Correlator) Observe(in *Input) {
 		c.coverage.fpm = true
 	case parsers.TypeKernel:
 		c.coverage.kernel = true
+		if ev.Time.IsZero() {
+			c.coverage.kernelUntimed = true
+		} else if c.coverage.kernelFrom.IsZero() || t.Before(c.coverage.kernelFrom) {
+			c.coverage.kernelFrom = t
+		}
 	case parsers.TypeNginxAccess, parsers.TypeApacheAccess:
 		c.coverage.access = true
 	}

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -492,5 +493,49 @@ func TestLiveSettleCountsFromArrival(t *testing.T) {
 			t.Logf("%s %v", g.Cause, g.Statuses)
 		}
 		t.Fatalf("want one php_fpm_pool_exhausted incident of 11×502, got %d incidents", len(closed))
+	}
+}
+
+// TestKernelCoverageBySpan: a worker SIGKILLed with no OOM kill in the
+// kernel log is "not the OOM killer" only when that log reaches back to
+// the incident. A kernel log that begins later (a journal that lost the
+// older boot, a kern.log rotated away) is no witness: the kill stays
+// "most likely the OOM killer".
+func TestKernelCoverageBySpan(t *testing.T) {
+	sec := time.Second
+	build := func(kernelAt time.Duration) []Input {
+		var s scenario
+		s.healthy(0, 30*sec, sec)
+		if kernelAt < 40*sec {
+			s.kernel(kernelAt, parsers.Event{Signal: parsers.SigSegfault, ChildPID: 99, Process: []byte("cron")}, "cron[99]: segfault at 0")
+		}
+		s.fpm(40*sec, parsers.Event{Signal: parsers.SigFPMChildExited, ChildPID: 4121, ExitSig: 9}, "child 4121 exited on signal 9 (SIGKILL)")
+		s.failing(40*sec, 3, sec/4, 502, parsers.SigResetByPeer, "recv() failed (104: Connection reset by peer)")
+		s.healthy(41*sec, 200*sec, sec)
+		if kernelAt >= 40*sec {
+			s.kernel(kernelAt, parsers.Event{Signal: parsers.SigSegfault, ChildPID: 99, Process: []byte("cron")}, "cron[99]: segfault at 0")
+		}
+		// Feed in time order, as analyze merges files.
+		sort.SliceStable(s.in, func(i, j int) bool { return s.in[i].Event.Time.Before(s.in[j].Event.Time) })
+		return s.in
+	}
+	for _, tc := range []struct {
+		name     string
+		kernelAt time.Duration
+		want     Cause
+		contain  string
+	}{
+		{"kernel log from before the incident", 5 * sec, CauseUpstreamCrash, "not by the OOM killer"},
+		{"kernel log begins during the incident", 45 * sec, CauseOOMKill, "most likely by the OOM killer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run(t, DefaultConfig(), build(tc.kernelAt))
+			if len(got) != 1 || got[0].Cause != tc.want || !strings.Contains(got[0].Summary, tc.contain) {
+				for _, g := range got {
+					t.Logf("%s: %s", g.Cause, g.Summary)
+				}
+				t.Fatalf("want one %s incident saying %q", tc.want, tc.contain)
+			}
+		})
 	}
 }

@@ -289,7 +289,7 @@ func workerDiedRules(c *Correlator, inc *incident, scale float64) verdict {
 	a := &inc.sig
 	what := "the upstream closed or reset connections mid-request"
 	need := "Read the php-fpm log and the kernel log (kern.log / `journalctl -k`) for this time:"
-	if c.coverage.fpm && c.coverage.kernel {
+	if c.coverage.fpm && c.kernelCovers(inc) {
 		need = "Neither php-fpm nor the kernel logged a reason; check the application's own logs and"
 	}
 	return verdict{CauseUnknown, 0.3,
@@ -380,7 +380,7 @@ func workerDied(c *Correlator, inc *incident, scale float64) (verdict, bool) {
 		ev := append(pickExit(a, 11, 6, 7, 4, 8, 5), pick(a, parsers.SigSegfault)...)
 		return verdict{CauseUpstreamCrash, 0.9 * scale, s, fix, ev}, true
 	case kill9 > 0:
-		if c.coverage.kernel {
+		if c.kernelCovers(inc) {
 			s := fmt.Sprintf("%d php-fpm worker(s) were killed with SIGKILL, not by the OOM killer (the kernel log has no OOM kill); %s", kill9, statusPhrase(inc))
 			return verdict{CauseUpstreamCrash, 0.6 * scale, s,
 				"Something outside php-fpm killed its workers with SIGKILL (a watchdog, a deploy script, an admin's kill -9): find it in the audit/auth logs and stop it killing busy workers.",
@@ -480,7 +480,7 @@ func unknownRule(c *Correlator, inc *incident) verdict {
 	if !c.coverage.fpm {
 		missing = append(missing, "the php-fpm log")
 	}
-	if !c.coverage.kernel {
+	if !c.kernelCovers(inc) {
 		missing = append(missing, "the kernel log")
 	}
 	fix := "No log line read explains these statuses."
