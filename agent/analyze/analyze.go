@@ -33,6 +33,9 @@ type Options struct {
 	Until      time.Time
 	Location   *time.Location // zone for zoneless stamps; nil: taken from the access log, else local
 	Log        func(format string, args ...any)
+	// Labels names inputs in reports and evidence by something other than
+	// their path: a journal export in a temporary file is "journalctl …".
+	Labels map[string]string
 }
 
 // Result is what an analysis found, per case (a set of logs from one host).
@@ -80,6 +83,7 @@ const (
 // input is one file to read, with its type when known.
 type input struct {
 	path     string
+	name     string       // how reports call it: path, or its label
 	typ      parsers.Type // from TYPE= or detection
 	explicit bool
 	cand     detect.Candidate
@@ -290,31 +294,35 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	c := &Case{Name: set.name, Ignored: set.ignored, Timeline: &Timeline{}}
 	var ins []*input
 	for _, in := range set.inputs {
+		in.name = in.path
+		if l, ok := o.Labels[in.path]; ok {
+			in.name = l
+		}
 		s, err := sample(in.path, sampleLines)
 		if err != nil {
 			if in.explicit || isPermission(err) {
 				return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 			}
-			c.Ignored = append(c.Ignored, in.path)
+			c.Ignored = append(c.Ignored, in.name)
 			continue
 		}
 		in.sample = s
 		cands, builders := formats.candidates(in.path, in.typ)
 		r := detect.Detect(in.path, s, cands)
 		if r.Index < 0 {
-			if in.explicit && in.typ != "" {
-				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.path, len(s), in.typ)
-			}
 			if len(s) == 0 {
 				// An empty file is fine: nothing to read. Listed as
 				// empty, not as "not a log": a fresh nginx access.log is one.
-				c.Files = append(c.Files, FileReport{Path: in.path})
+				c.Files = append(c.Files, FileReport{Path: in.name, Type: in.typ})
 				continue
 			}
-			if in.explicit {
-				return nil, fmt.Errorf("%w: %s: cannot tell what kind of log this is; name it as TYPE=PATH with TYPE one of: %s", ErrUsage, in.path, typeList())
+			if in.explicit && in.typ != "" {
+				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.name, len(s), in.typ)
 			}
-			c.Ignored = append(c.Ignored, in.path)
+			if in.explicit {
+				return nil, fmt.Errorf("%w: %s: cannot tell what kind of log this is; name it as TYPE=PATH with TYPE one of: %s", ErrUsage, in.name, typeList())
+			}
+			c.Ignored = append(c.Ignored, in.name)
 			continue
 		}
 		in.cand, in.build = cands[r.Index], builders[r.Index]
@@ -343,7 +351,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	for i, in := range ins {
 		popts := parsers.Options{Location: loc, Ref: modTime(in.path)}
 		parse := in.build(popts, true)
-		reports[i] = &FileReport{Path: in.path, Type: in.typ, Format: in.cand.Name}
+		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}
 		s, err := newStream(in, parse, reports[i], o)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -455,7 +463,7 @@ func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stre
 		return nil, err
 	}
 	return &stream{in: in, lr: lr, parse: parse, rep: rep, since: o.Since, until: o.Until, log: o.Log,
-		head: correlate.Input{Type: in.typ, Path: in.path}}, nil
+		head: correlate.Input{Type: in.typ, Path: in.name}}, nil
 }
 
 // advance moves to the next parsed line in range; false at the end.
@@ -467,7 +475,7 @@ func (s *stream) advance() bool {
 		}
 		if err != nil {
 			s.rep.Error = err.Error()
-			s.log("%s: read error after line %d: %v", s.in.path, s.lr.n, err)
+			s.log("%s: read error after line %d: %v", s.in.name, s.lr.n, err)
 			return false
 		}
 		s.rep.Lines++

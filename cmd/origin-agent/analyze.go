@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		tz         = fs.String("tz", "", "time `ZONE` of logs whose stamps carry none (default: the access log's offset, else local time)")
 		ship       = fs.Bool("ship", false, "also send each incident, as a closed finding, through the [[sinks]] of the config")
 		cfgPath    = fs.String("config", "", "config `FILE` whose [[sinks]] --ship uses (default "+config.DefaultPath+")")
+		journal    = fs.Bool("journal", false, "also read the kernel's messages (OOM kills, segfaults) of every boot from the systemd journal, for hosts without kern.log")
+		journalDir = fs.String("journal-dir", "", "like --journal, from the journal files in `DIR` (e.g. a copy of another host's /var/log/journal)")
 		shipWait   = fs.Duration("ship-timeout", 30*time.Second, "how long --ship waits for network sinks to confirm; the rest stays spooled for the daemon (unless it runs now and holds the spool: then ship again)")
 	)
 	fs.Usage = func() {
@@ -79,6 +82,19 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if code := shipUsage(fs, *ship, *cfgPath, *shipWait, &shipCfg, stderr); code != exitOK {
 		return code
 	}
+	if *journal || *journalDir != "" {
+		je, err := exportJournalKernel(ctx, *journalDir, opts.Since, opts.Until)
+		if err != nil {
+			fmt.Fprintf(stderr, "origin-agent analyze: %v\n", err)
+			return exitUsage
+		}
+		defer os.RemoveAll(filepath.Dir(je.path))
+		if je.lines == 0 {
+			fmt.Fprintf(stderr, "origin-agent analyze: %s: no kernel messages (reading the system journal takes root or the systemd-journal or adm group)\n", je.label)
+		}
+		opts.Args = append(opts.Args, string(parsers.TypeKernel)+"="+je.path)
+		opts.Labels = map[string]string{je.path: je.label}
+	}
 	res, err := analyze.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "origin-agent analyze: %v\n", strings.TrimPrefix(err.Error(), analyze.ErrUsage.Error()+": "))
@@ -100,10 +116,32 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "origin-agent analyze: writing the report: %v\n", err)
 		return exitUsage
 	}
+	if !*journal && *journalDir == "" && journalHint(res) {
+		fmt.Fprintf(stderr, "origin-agent analyze: no kernel log was read; where there is no kern.log, --journal reads the kernel's messages (OOM kills, segfaults) from the systemd journal\n")
+	}
 	if *ship {
 		return shipFindings(ctx, shipCfg, res, *shipWait, stderr)
 	}
 	return exitOK
+}
+
+// journalHint says whether to suggest --journal: incidents were found, no
+// kernel log was among the files, and this host has journalctl.
+func journalHint(res *analyze.Result) bool {
+	incidents := false
+	for _, c := range res.Cases {
+		incidents = incidents || len(c.Incidents) > 0
+		for _, f := range c.Files {
+			if f.Type == parsers.TypeKernel {
+				return false
+			}
+		}
+	}
+	if !incidents {
+		return false
+	}
+	_, err := exec.LookPath("journalctl")
+	return err == nil
 }
 
 func typeNames() string {

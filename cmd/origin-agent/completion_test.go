@@ -38,7 +38,7 @@ func TestBashCompletion(t *testing.T) {
 		{"origin-agent __", ""},
 		{"origin-agent analyze --for", "--format"},
 		{"origin-agent analyze --n", "--nginx-conf"},
-		{"origin-agent analyze -", "--apache-conf --config --format --gap --nginx-conf -o --ship --ship-timeout --since --tz --until"},
+		{"origin-agent analyze -", "--apache-conf --config --format --gap --journal --journal-dir --nginx-conf -o --ship --ship-timeout --since --tz --until"},
 		{"origin-agent analyze acc", ""}, // left to bash's file completion
 		{"origin-agent version -", ""},
 	}
