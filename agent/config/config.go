@@ -93,11 +93,16 @@ type Privacy struct {
 	RedactParams []string `toml:"redact_params"` // query parameters whose values are replaced
 }
 
+const (
+	defaultStateDir     = "/var/lib/origin-agent"
+	defaultFindingsFile = defaultStateDir + "/findings.jsonl"
+)
+
 // Default returns the configuration used when no file exists; a file's keys
 // override it.
 func Default() *Config {
 	return &Config{
-		Agent: Agent{StateDir: "/var/lib/origin-agent", LogLevel: "info"},
+		Agent: Agent{StateDir: defaultStateDir, LogLevel: "info"},
 		Sources: Sources{
 			NginxConf: "/etc/nginx/nginx.conf",
 			Kernel:    "auto",
@@ -112,7 +117,7 @@ func Default() *Config {
 		}},
 		Sinks: []Sink{
 			DefaultSink("stdout"),
-			func() Sink { s := DefaultSink("file"); s.Path = "/var/lib/origin-agent/findings.jsonl"; return s }(),
+			func() Sink { s := DefaultSink("file"); s.Path = defaultFindingsFile; return s }(),
 		},
 	}
 }

@@ -347,3 +347,32 @@ func TestSizesAndDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestFindingsFileFollowsStateDir: without [[sinks]] of its own, a config
+// that moves state_dir moves the default findings file with it (the unit
+// lets the agent write only there); sinks the file declares are its own.
+func TestFindingsFileFollowsStateDir(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf, want string
+	}{
+		{"defaults", "", "/var/lib/origin-agent/findings.jsonl"},
+		{"state_dir moved", "[agent]\nstate_dir = \"/srv/oa\"\n", "/srv/oa/findings.jsonl"},
+		{"own file sink", "[agent]\nstate_dir = \"/srv/oa\"\n[[sinks]]\ntype = \"file\"\npath = \"/var/log/oa.jsonl\"\n", "/var/log/oa.jsonl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Decode("config.toml", []byte(tc.conf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range c.Sinks {
+				if s.Type == "file" {
+					got = append(got, s.Path)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("file sinks %q, want [%s]", got, tc.want)
+			}
+		})
+	}
+}

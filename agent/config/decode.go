@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -31,6 +32,15 @@ func Decode(name string, data []byte) (*Config, error) {
 	c.lines = keyLines(data)
 	d := &decoder{c: c}
 	d.table("", raw, reflect.ValueOf(c).Elem())
+	if _, own := raw["sinks"]; !own && c.Agent.StateDir != defaultStateDir && filepath.IsAbs(c.Agent.StateDir) {
+		// The default findings file lives in the state directory: moved
+		// with it, it does not write where the unit forbids it.
+		for i := range c.Sinks {
+			if c.Sinks[i].Type == "file" && c.Sinks[i].Path == defaultFindingsFile {
+				c.Sinks[i].Path = filepath.Join(c.Agent.StateDir, "findings.jsonl")
+			}
+		}
+	}
 	return c, joinByLine(d.errs)
 }
 
