@@ -116,7 +116,7 @@ func TestTimeoutsCheck(t *testing.T) {
 		status  Status
 		summary string
 	}{
-		{"defaults", nil, nil, true, Pass, "default 60 s"},
+		{"defaults", nil, nil, true, Pass, "the defaults (nginx 60 s, Apache Timeout 60 s)"},
 		{"120s is fine", []nginxconf.Timeout{to("fastcgi_read_timeout", "120s"), to("proxy_connect_timeout", "300s")}, nil, true, Pass, "all 1 read timeouts"},
 		{"5 minutes", []nginxconf.Timeout{to("proxy_read_timeout", "5m")}, nil, true, Warn, "proxy_read_timeout 5m0s (/etc/nginx/sites-enabled/app:12)"},
 		{"apache", nil, []ServerTimeout{{Name: "ProxyTimeout", Value: 600 * time.Second, Where: "/etc/apache2/apache2.conf:3", Software: "apache"}}, true, Warn, "ProxyTimeout 10m0s"},
