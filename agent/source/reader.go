@@ -188,8 +188,11 @@ func (r *reader) prefix() ([]byte, error) {
 
 // verify reports whether the open file still holds the content r has been
 // reading: not shorter than what was read, and its first bytes still match
-// the fingerprint. When they do and the file has grown past the
-// fingerprint's length, the fingerprint is extended.
+// the fingerprint. When they do, the fingerprint is extended over what was
+// read since - never past r.off: a prefix read while the file is truncated
+// and rewritten can mix old and new bytes (seen under load: the old first
+// page up to the new size), and a fingerprint over them matches neither
+// the new content nor the copytruncate copy, whose lines were then lost.
 func (r *reader) verify() (bool, error) {
 	fi, err := r.f.Stat()
 	if err != nil {
@@ -205,8 +208,8 @@ func (r *reader) verify() (bool, error) {
 	if !r.key.FP.Matches(p) {
 		return false, nil
 	}
-	if len(p) > r.key.FP.Len {
-		r.key.FP = positions.FingerprintOf(p)
+	if n := int(min(int64(len(p)), r.off)); n > r.key.FP.Len {
+		r.key.FP = positions.FingerprintOf(p[:n])
 	}
 	return true, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/agent/positions"
 )
 
 func TestFirstStartReadsFromEnd(t *testing.T) {
@@ -275,4 +277,39 @@ func TestUnseenGenerationRotatedWhileDown(t *testing.T) {
 		t.Errorf("got %q, want lines 3..5", got)
 	}
 	tl.quiet()
+}
+
+// TestFingerprintCoversOnlyWhatWasRead: the fingerprint grows with the
+// lines read, never over bytes beyond them. Under load a prefix read
+// racing a copytruncate returned the old first page up to the new size;
+// a fingerprint over those bytes matched neither the new content nor the
+// copy, and lines 3-5 of TestCopytruncateRegrownBeforeCheck were lost
+// (2 runs in 3×150 under -race with the machine busy).
+func TestFingerprintCoversOnlyWhatWasRead(t *testing.T) {
+	path, _ := setup(t)
+	appendFile(t, path, numbered(1, 1)...)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newReader(f, path, positions.Key{Path: path}, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	if r.key.FP, err = r.prefixFingerprint(); err != nil || r.key.FP.Len != 7 {
+		t.Fatalf("fingerprint at open: %+v, %v", r.key.FP, err)
+	}
+	appendFile(t, path, numbered(2, 2)...)
+	if _, err := r.read(readBudget); err != nil || r.off != 14 {
+		t.Fatalf("read: off %d, err %v", r.off, err)
+	}
+	appendFile(t, path, "not read yet\n")
+	ok, err := r.verify()
+	if err != nil || !ok {
+		t.Fatalf("verify = %v, %v", ok, err)
+	}
+	if want := positions.FingerprintOf([]byte("line 1\nline 2\n")); r.key.FP != want {
+		t.Errorf("fingerprint over %d bytes, want the %d read", r.key.FP.Len, want.Len)
+	}
 }
