@@ -32,7 +32,7 @@ func Decode(name string, data []byte) (*Config, error) {
 	c.lines = keyLines(data)
 	d := &decoder{c: c}
 	d.table("", raw, reflect.ValueOf(c).Elem())
-	if _, own := raw["sinks"]; !own && c.Agent.StateDir != defaultStateDir && filepath.IsAbs(c.Agent.StateDir) {
+	if _, own := raw["sinks"]; !own && filepath.IsAbs(c.Agent.StateDir) {
 		// The default findings file lives in the state directory: moved
 		// with it, it does not write where the unit forbids it.
 		for i := range c.Sinks {

@@ -83,17 +83,17 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	if *journal || *journalDir != "" {
-		je, err := exportJournalKernel(ctx, *journalDir, opts.Since, opts.Until)
+		path, label, err := exportJournalKernel(ctx, *journalDir, opts.Since, opts.Until)
 		if err != nil {
 			fmt.Fprintf(stderr, "origin-agent analyze: %v\n", err)
 			return exitUsage
 		}
-		defer os.RemoveAll(filepath.Dir(je.path))
-		if je.lines == 0 {
-			fmt.Fprintf(stderr, "origin-agent analyze: %s: no kernel messages (reading the system journal takes root or the systemd-journal or adm group)\n", je.label)
+		defer os.RemoveAll(filepath.Dir(path))
+		if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+			fmt.Fprintf(stderr, "origin-agent analyze: %s: no kernel messages (reading the system journal takes root or the systemd-journal or adm group)\n", label)
 		}
-		opts.Args = append(opts.Args, string(parsers.TypeKernel)+"="+je.path)
-		opts.Labels = map[string]string{je.path: je.label}
+		opts.Args = append(opts.Args, string(parsers.TypeKernel)+"="+path)
+		opts.Labels = map[string]string{path: label}
 	}
 	res, err := analyze.Run(ctx, opts)
 	if err != nil {
