@@ -1,5 +1,8 @@
 # origin-agent — build, test, benchmark, fuzz.
 GO       ?= go
+# go.mod names go1.27.3; machines start on their own older Go, which fetches
+# this toolchain through the module proxy when asked to.
+export GOTOOLCHAIN ?= go1.27.3
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 60s
