@@ -11,7 +11,9 @@ import (
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
 )
 
-// DeliverOptions tune a Deliverer; zero values take the Config defaults.
+// DeliverOptions tune a Deliverer; zero values take the defaults below
+// (a deliverer built without a config, as in tests; a config's own values
+// come through DeliverOptionsFrom).
 type DeliverOptions struct {
 	BatchSize   int           // findings per Send; default 100
 	BatchWait   time.Duration // how long a partial batch waits to fill; default 200ms
@@ -25,9 +27,8 @@ type DeliverOptions struct {
 
 // DeliverOptionsFrom takes batch, timeout and backoff settings from cfg.
 func DeliverOptionsFrom(cfg Config, deps Deps) DeliverOptions {
-	cfg = cfg.withDefaults()
-	return DeliverOptions{BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Timeout: cfg.Timeout,
-		BackoffMax: cfg.RetryMax, Log: deps.Log, Metrics: deps.Metrics}
+	return DeliverOptions{BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait.D(), Timeout: cfg.Timeout.D(),
+		BackoffMax: cfg.RetryMax.D(), Log: deps.Log, Metrics: deps.Metrics}
 }
 
 // Deliverer drains one spool into one sink: it reads the oldest entries,

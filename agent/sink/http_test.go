@@ -67,7 +67,7 @@ func TestLokiWireFormat(t *testing.T) {
 	rc := &recorder{script: [][2]string{{"204", ""}}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeLoki, URL: srv.URL + "/", Tenant: "team-a", Gzip: true, Labels: map[string]string{"env": "prod", "host": "ignored"}}, Deps{Hostname: "h"})
+	s, err := New(def(Config{Type: TypeLoki, URL: srv.URL + "/", Tenant: "team-a", Gzip: true, Labels: map[string]string{"env": "prod", "host": "ignored"}}), Deps{Hostname: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestElasticWireFormat(t *testing.T) {
 	rc := &recorder{okBody: `{"took":3,"errors":false,"items":[{"create":{"_index":"logs-x","_id":"a","status":201}}]}`}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "logs-x", APIKey: "a2V5OnNlY3JldA=="}, Deps{})
+	s, err := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "logs-x", APIKey: "a2V5OnNlY3JldA=="}), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestElasticWireFormat(t *testing.T) {
 	}
 
 	// Basic auth instead of an API key.
-	s2, _ := New(Config{Type: TypeElasticsearch, URL: srv.URL, Username: "elastic", Password: "changeme"}, Deps{})
+	s2, _ := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Username: "elastic", Password: "changeme"}), Deps{})
 	s2.Send(context.Background(), []finding.Finding{a})
 	if u, p, ok := rc.reqs[1].BasicAuth(); !ok || u != "elastic" || p != "changeme" {
 		t.Errorf("basic auth = %q %q %v", u, p, ok)
@@ -156,7 +156,7 @@ func TestElasticDelivery(t *testing.T) {
 	}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "i"}, Deps{})
+	s, err := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "i"}), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestHTTPStatusNoRetryOn400(t *testing.T) {
 	for _, typ := range []string{TypeLoki, TypeElasticsearch, TypeHTTP} {
 		rc := &recorder{script: [][2]string{{"400", `{"error":"bad"}`}}}
 		srv := httptest.NewServer(rc)
-		s, _ := New(Config{Type: typ, URL: srv.URL}, Deps{})
+		s, _ := New(def(Config{Type: typ, URL: srv.URL}), Deps{})
 		m, sp := runDeliverer(t, s, testBatch(2), 10)
 		srv.Close()
 		if len(rc.reqs) != 1 || sp.Len() != 0 || testutil.ToFloat64(m.Dropped.WithLabelValues("test", "permanent")) != 2 {
@@ -203,7 +203,7 @@ func TestWebhookWireFormat(t *testing.T) {
 	rc := &recorder{script: [][2]string{{"503", "down"}}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, _ := New(Config{Type: TypeHTTP, URL: srv.URL + "/hook", Headers: map[string]string{"X-Token": "t0k"}}, Deps{})
+	s, _ := New(def(Config{Type: TypeHTTP, URL: srv.URL + "/hook", Headers: map[string]string{"X-Token": "t0k"}}), Deps{})
 	batch := []finding.Finding{oneFinding("a", "", finding.SeverityCritical), oneFinding("b", "", finding.SeverityWarning)}
 	if err := s.Send(context.Background(), batch); err == nil || IsPermanent(err) {
 		t.Fatalf("503: err = %v, want retryable", err)

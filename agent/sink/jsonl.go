@@ -71,7 +71,7 @@ type FileSink struct {
 var _ Reopener = (*FileSink)(nil)
 
 func newFile(cfg Config) (*FileSink, error) {
-	s := &FileSink{path: cfg.Path, maxSize: cfg.MaxSize, maxFiles: cfg.MaxFiles}
+	s := &FileSink{path: cfg.Path, maxSize: int64(cfg.MaxSize), maxFiles: cfg.MaxFiles}
 	if err := s.open(); err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (s *FileSink) Send(_ context.Context, batch []finding.Finding) error {
 		if err != nil {
 			return err
 		}
-		if s.size > 0 && s.size+int64(len(line)) > s.maxSize {
+		if s.maxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.maxSize {
 			if err := s.rotate(); err != nil {
 				return err
 			}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/agent/config"
 )
 
 func TestFileRotationAndReopen(t *testing.T) {
@@ -14,7 +16,7 @@ func TestFileRotationAndReopen(t *testing.T) {
 	path := filepath.Join(dir, "findings.jsonl")
 	one, _ := json.Marshal(testFinding("5f1c2a9e-000"))
 	lineLen := int64(len(one) + 1)
-	s, err := New(Config{Type: TypeFile, Path: path, MaxSize: 2 * lineLen, MaxFiles: 2, Redact: RedactConfig{Disabled: true}}, Deps{})
+	s, err := New(def(Config{Type: TypeFile, Path: path, MaxSize: config.ByteSize(2 * lineLen), MaxFiles: 2}), Deps{Redact: RedactConfig{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,21 +65,21 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Type: TypeFile}, "path"},
-		{Config{Type: TypeSyslog, Address: "127.0.0.1:514"}, "address"},
-		{Config{Type: TypeSyslog, Address: "ftp://h:1"}, "unknown scheme"},
-		{Config{Type: TypeSyslog, Address: "tcp://h:1", Facility: "nope"}, "facility"},
-		{Config{Type: TypeSyslog, Address: "tcp://h:1", CertFile: "c.pem"}, "key_file"},
-		{Config{Type: TypeLoki, URL: "loki:3100"}, "url"},
-		{Config{Type: "kafka"}, "unknown type"},
-		{Config{Type: TypeElasticsearch, URL: "https://es:9200"}, ""},
+		{def(Config{Type: TypeFile}), "path"},
+		{def(Config{Type: TypeSyslog, Address: "127.0.0.1:514"}), "address"},
+		{def(Config{Type: TypeSyslog, Address: "ftp://h:1"}), "scheme \"ftp\""},
+		{def(Config{Type: TypeSyslog, Address: "tcp://h:1", Facility: "nope"}), "facility"},
+		{def(Config{Type: TypeSyslog, Address: "tcp://h:1", CertFile: "c.pem"}), "key_file"},
+		{def(Config{Type: TypeLoki, URL: "loki:3100"}), "url"},
+		{def(Config{Type: "kafka"}), "\"kafka\" is not"},
+		{def(Config{Type: TypeElasticsearch, URL: "https://es:9200"}), ""},
 	} {
-		err := tc.cfg.withDefaults().Validate()
+		err := tc.cfg.Validate()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%+v: err = %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
-	if _, err := New(Config{Type: TypeSyslog, Address: "tcp://h:1", CAFile: "/x"}, Deps{}); err == nil {
+	if _, err := New(def(Config{Type: TypeSyslog, Address: "tcp://h:1", CAFile: "/x"}), Deps{}); err == nil {
 		t.Error("ca_file on a tcp:// address accepted")
 	}
 }

@@ -81,7 +81,7 @@ func TestNewAppliesRedactionUnlessDisabled(t *testing.T) {
 		{true, `/checkout?session=abc123\u0026step=2`},
 	} {
 		path := filepath.Join(t.TempDir(), "findings.jsonl")
-		s, err := New(Config{Type: TypeFile, Path: path, Redact: RedactConfig{Disabled: tc.disabled}}, Deps{})
+		s, err := New(def(Config{Type: TypeFile, Path: path}), Deps{Redact: RedactConfig{Disabled: tc.disabled}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,16 +45,12 @@ func newSyslog(cfg Config, deps Deps) (*syslogSink, error) {
 		return nil, err
 	}
 	s := &syslogSink{
-		network: network, addr: addr, maxUDP: cfg.MaxMessageSize, now: deps.Now, log: deps.Log,
+		network: network, addr: addr, maxUDP: int(cfg.MaxMessageSize), now: deps.Now, log: deps.Log,
 		header: Header{Facility: facilities[cfg.Facility], Hostname: deps.Hostname, AppName: cfg.AppName, ProcID: strconv.Itoa(os.Getpid())},
 	}
 	if network == "tls" {
 		if s.tlsConf, err = tlsConfig(cfg, addr); err != nil {
 			return nil, err
-		}
-		if cfg.InsecureSkipVerify {
-			deps.Log.Warn("sink: TLS certificate verification is DISABLED by insecure_skip_verify; findings can be read and forged by anyone on the path",
-				"sink", cfg.Name, "address", cfg.Address)
 		}
 	} else if cfg.CAFile != "" || cfg.CertFile != "" {
 		return nil, fmt.Errorf("ca_file/cert_file need a tls:// address, got %q", cfg.Address)
@@ -69,7 +65,7 @@ func tlsConfig(cfg Config, addr string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", addr, err)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: cfg.InsecureSkipVerify}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	if cfg.ServerName != "" {
 		tc.ServerName = cfg.ServerName
 	}
