@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
@@ -181,7 +182,14 @@ func (d *Deliverer) deliver(ctx context.Context, es []spool.Entry) bool {
 	default:
 		retry = len(es)
 		d.o.Metrics.Failed.WithLabelValues(d.name).Add(float64(len(es)))
-		d.o.Log.Warn("sink: send failed, will retry", "sink", d.name, "batch", len(es), "err", err)
+		var rej *RejectedError
+		if errors.As(err, &rej) {
+			d.o.Metrics.Rejected.WithLabelValues(d.name).Inc()
+			d.o.Log.Error("sink: the destination rejects every request (HTTP "+strconv.Itoa(rej.Code)+"); findings stay spooled until the sink's url, tenant, credentials or headers are fixed",
+				"sink", d.name, "queued", d.sp.Len(), "err", err)
+		} else {
+			d.o.Log.Warn("sink: send failed, will retry", "sink", d.name, "batch", len(es), "err", err)
+		}
 	}
 	if len(done) > 0 {
 		seqs := make([]uint64, len(done))
