@@ -10,15 +10,15 @@ import (
 // Metrics are the delivery counters of every sink, labelled by sink name.
 // One Metrics serves all sinks of a registry.
 type Metrics struct {
-	Sent    *prometheus.CounterVec   // findings confirmed by the destination
-	Failed  *prometheus.CounterVec   // findings in Send attempts that failed (each attempt counts)
-	Retried *prometheus.CounterVec   // Send attempts that were retries
-	Queued  *prometheus.GaugeVec     // findings waiting in the spool
-	Dropped *prometheus.CounterVec   // findings given up: reason full|permanent|write
+	Sent    *prometheus.CounterVec // findings confirmed by the destination
+	Failed  *prometheus.CounterVec // findings in Send attempts that failed (each attempt counts)
+	Retried *prometheus.CounterVec // Send attempts that were retries
+	Queued  *prometheus.GaugeVec   // findings waiting in the spool
+	Dropped *prometheus.CounterVec // findings given up: reason full|permanent|write
 	// Rejected counts whole requests the destination refused (a 4xx that is
 	// a configuration mistake); their findings stay spooled.
 	Rejected *prometheus.CounterVec
-	Latency *prometheus.HistogramVec // seconds from spool Append to confirmation
+	Latency  *prometheus.HistogramVec // seconds from spool Append to confirmation
 }
 
 func newMetricsUnregistered() *Metrics {
