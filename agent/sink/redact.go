@@ -47,6 +47,9 @@ func NewRedactor(extraParams []string) *Redactor {
 // f and its evidence slice are not modified.
 func (r *Redactor) Finding(f finding.Finding) finding.Finding {
 	f.Summary = r.Line(f.Summary)
+	if f.Message != "" {
+		f.Message = r.Line(f.Message)
+	}
 	if len(f.Evidence) > 0 {
 		ev := make([]correlate.Evidence, len(f.Evidence))
 		copy(ev, f.Evidence)

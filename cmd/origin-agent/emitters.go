@@ -36,6 +36,7 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 	sink.PrepareSpools(cfg.Agent.StateDir, cfg.Sinks, log)
 	for _, c := range cfg.Sinks {
 		name := c.Identity()
+		m.Init(name)
 		if c.Type == "file" {
 			if err := os.MkdirAll(filepath.Dir(c.Path), 0o750); err != nil {
 				log.Error("sink not started", "sink", name, "err", err)
@@ -48,7 +49,7 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 			continue
 		}
 		if !sink.Spooled(c) {
-			out = append(out, &sendEmitter{s: s})
+			out = append(out, &sendEmitter{s: s, name: name, m: m})
 			closers = append(closers, func() { s.Close() })
 			continue
 		}
@@ -86,11 +87,23 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 	}
 }
 
-// sendEmitter writes to a local sink and returns when it is written.
-type sendEmitter struct{ s sink.Sink }
+// sendEmitter writes to a local sink (stdout, file) and returns when it is
+// written; it keeps the same sink metrics as a spooled sink: sent, or
+// dropped with reason "write" (a full disk: the agent logs the error and
+// the next finding is tried afresh).
+type sendEmitter struct {
+	s    sink.Sink
+	name string
+	m    *sink.Metrics
+}
 
 func (e *sendEmitter) Emit(ctx context.Context, f finding.Finding) error {
-	return e.s.Send(ctx, []finding.Finding{f})
+	if err := e.s.Send(ctx, []finding.Finding{f}); err != nil {
+		e.m.Dropped.WithLabelValues(e.name, "write").Inc()
+		return err
+	}
+	e.m.Sent.WithLabelValues(e.name).Inc()
+	return nil
 }
 
 // spoolEmitter accepts a finding once the spool fsynced it.
