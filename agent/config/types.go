@@ -86,7 +86,7 @@ func (b ByteSize) String() string {
 // This is the one model of a sink: package sink builds sinks from it, its
 // defaults are DefaultSink's and its checks Validate's.
 type Sink struct {
-	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http
+	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http | alertmanager
 
 	// Name is the sink's stable identity: its spool directory, its metric
 	// label, its name in logs. Default: Identity() — the type and a hash of
@@ -148,12 +148,14 @@ func SinkKeys(typ string) ([]string, bool) {
 		return []string{"url", "index", "username", "password", "api_key", "headers", "gzip"}, true
 	case "http":
 		return []string{"url", "headers", "gzip", "username", "password"}, true
+	case "alertmanager":
+		return []string{"url", "headers", "labels", "username", "password"}, true
 	}
 	return nil, false
 }
 
 // sinkTypes lists the sink types for messages.
-const sinkTypes = "stdout, file, syslog, loki, elasticsearch or http"
+const sinkTypes = "stdout, file, syslog, loki, elasticsearch, http or alertmanager"
 
 // DefaultSink returns a sink of type typ with every default filled in.
 func DefaultSink(typ string) Sink {

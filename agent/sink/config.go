@@ -15,6 +15,7 @@ const (
 	TypeLoki          = "loki"
 	TypeElasticsearch = "elasticsearch"
 	TypeHTTP          = "http"
+	TypeAlertmanager  = "alertmanager"
 )
 
 // Config is one [[sinks]] table: the configuration package's Sink, the one

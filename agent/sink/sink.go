@@ -146,8 +146,10 @@ func New(cfg Config, deps Deps) (Sink, error) {
 		s, err = newElastic(cfg, deps)
 	case TypeHTTP:
 		s, err = newWebhook(cfg, deps)
+	case TypeAlertmanager:
+		s, err = newAlertmanager(cfg, deps)
 	default:
-		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch or http)", name, cfg.Type)
+		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch, http or alertmanager)", name, cfg.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sink %q (%s): %w", name, cfg.Type, err)
