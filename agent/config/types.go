@@ -86,7 +86,7 @@ func (b ByteSize) String() string {
 // This is the one model of a sink: package sink builds sinks from it, its
 // defaults are DefaultSink's and its checks Validate's.
 type Sink struct {
-	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http | alertmanager
+	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http | alertmanager | otlp
 
 	// Name is the sink's stable identity: its spool directory, its metric
 	// label, its name in logs. Default: Identity() — the type and a hash of
@@ -150,12 +150,14 @@ func SinkKeys(typ string) ([]string, bool) {
 		return []string{"url", "headers", "gzip", "username", "password"}, true
 	case "alertmanager":
 		return []string{"url", "headers", "labels", "username", "password"}, true
+	case "otlp":
+		return []string{"url", "headers", "gzip", "username", "password"}, true
 	}
 	return nil, false
 }
 
 // sinkTypes lists the sink types for messages.
-const sinkTypes = "stdout, file, syslog, loki, elasticsearch, http or alertmanager"
+const sinkTypes = "stdout, file, syslog, loki, elasticsearch, http, alertmanager or otlp"
 
 // DefaultSink returns a sink of type typ with every default filled in.
 func DefaultSink(typ string) Sink {

@@ -243,7 +243,7 @@ func (v *validator) sink(prefix string, s *Sink) {
 		}
 	case "syslog":
 		v.syslog(key, s)
-	case "loki", "elasticsearch", "http", "alertmanager":
+	case "loki", "elasticsearch", "http", "alertmanager", "otlp":
 		v.httpURL(key("url"), s.URL)
 		for name := range s.Headers {
 			if name == "" || strings.ContainsAny(name, " \t\r\n:") {

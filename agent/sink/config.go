@@ -16,6 +16,7 @@ const (
 	TypeElasticsearch = "elasticsearch"
 	TypeHTTP          = "http"
 	TypeAlertmanager  = "alertmanager"
+	TypeOTLP          = "otlp"
 )
 
 // Config is one [[sinks]] table: the configuration package's Sink, the one

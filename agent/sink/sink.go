@@ -148,8 +148,10 @@ func New(cfg Config, deps Deps) (Sink, error) {
 		s, err = newWebhook(cfg, deps)
 	case TypeAlertmanager:
 		s, err = newAlertmanager(cfg, deps)
+	case TypeOTLP:
+		s, err = newOTLP(cfg, deps)
 	default:
-		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch, http or alertmanager)", name, cfg.Type)
+		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch, http, alertmanager or otlp)", name, cfg.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sink %q (%s): %w", name, cfg.Type, err)
