@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -35,6 +36,13 @@ func TestRunAlertmanagerE2E(t *testing.T) {
 		ExtraSinks:  fmt.Sprintf("\n[[sinks]]\ntype = \"alertmanager\"\nname = \"paging\"\nurl = %q\nbatch_wait = \"100ms\"\nretry_max = \"1s\"\n", am)}, nil)
 	ag.waitReady(t)
 	defer stopAgent(t, ag)
+	// The sources choose where to start (the end of each file) just after
+	// the agent is ready: lines written before that would be skipped.
+	for _, f := range []string{access, errLog} {
+		if !ag.waitStderr(10*time.Second, regexp.MustCompile(`reading from the end" path=`+regexp.QuoteMeta(f))) {
+			t.Fatalf("the agent did not start reading %s:\n%s", f, ag.stderr.String())
+		}
+	}
 
 	first := time.Now()
 	outage(t, access, errLog, 6)
