@@ -89,7 +89,7 @@ type Metrics struct {
 // Privacy is the [privacy] table: what is hidden in evidence lines before
 // they leave the host.
 type Privacy struct {
-	Redact       bool     `toml:"redact"`        // replace client IPs' last octets and the values of RedactParams
+	Redact       bool     `toml:"redact"`        // hide secrets in shipped lines (see agent/sink.Redactor); client IPs are kept
 	RedactParams []string `toml:"redact_params"` // query parameters whose values are replaced
 }
 

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,8 +82,16 @@ func (b ByteSize) String() string {
 
 // Sink is one [[sinks]] table. Type decides which keys apply (SinkKeys);
 // a key of another type is an error.
+//
+// This is the one model of a sink: package sink builds sinks from it, its
+// defaults are DefaultSink's and its checks Validate's.
 type Sink struct {
-	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http
+	Type string `toml:"type"` // stdout | file | syslog | loki | elasticsearch | http | alertmanager | otlp
+
+	// Name is the sink's stable identity: its spool directory, its metric
+	// label, its name in logs. Default: Identity() — the type and a hash of
+	// where it delivers.
+	Name string `toml:"name"`
 
 	// Common to every type.
 	Timeout       Duration `toml:"timeout"`         // per delivery attempt
@@ -102,6 +113,9 @@ type Sink struct {
 	ServerName string `toml:"server_name"` // tls: name to verify; default the address's host
 	Facility   string `toml:"facility"`    // daemon, local0 … local7, …
 	AppName    string `toml:"app_name"`
+	// MaxMessageSize bounds a UDP datagram (RFC 5424 over UDP); longer
+	// messages are cut at a character boundary outside the structured data.
+	MaxMessageSize ByteSize `toml:"max_message_size"`
 
 	// loki, elasticsearch, http
 	URL      string            `toml:"url"`      // http:// or https://
@@ -110,13 +124,13 @@ type Sink struct {
 	Labels   map[string]string `toml:"labels"`   // loki: stream labels besides host and cause
 	Gzip     bool              `toml:"gzip"`     // loki: gzip the push body
 	Index    string            `toml:"index"`    // elasticsearch: index or data stream
-	Username string            `toml:"username"` // elasticsearch: basic auth
+	Username string            `toml:"username"` // basic auth (elasticsearch, loki, http)
 	Password string            `toml:"password"`
 	APIKey   string            `toml:"api_key"` // elasticsearch: "Authorization: ApiKey …"
 }
 
 // commonSinkKeys apply to every sink type.
-var commonSinkKeys = []string{"type", "timeout", "batch_size", "batch_wait", "retry_max", "spool_max_bytes"}
+var commonSinkKeys = []string{"type", "name", "timeout", "batch_size", "batch_wait", "retry_max", "spool_max_bytes"}
 
 // SinkKeys returns the keys a sink of type typ accepts besides the common
 // ones, or nil, false for an unknown type.
@@ -127,19 +141,23 @@ func SinkKeys(typ string) ([]string, bool) {
 	case "file":
 		return []string{"path", "max_size", "max_files"}, true
 	case "syslog":
-		return []string{"address", "ca_file", "cert_file", "key_file", "server_name", "facility", "app_name"}, true
+		return []string{"address", "ca_file", "cert_file", "key_file", "server_name", "facility", "app_name", "max_message_size"}, true
 	case "loki":
-		return []string{"url", "tenant", "headers", "labels", "gzip"}, true
+		return []string{"url", "tenant", "headers", "labels", "gzip", "username", "password"}, true
 	case "elasticsearch":
-		return []string{"url", "index", "username", "password", "api_key", "headers"}, true
+		return []string{"url", "index", "username", "password", "api_key", "headers", "gzip"}, true
 	case "http":
-		return []string{"url", "headers"}, true
+		return []string{"url", "headers", "gzip", "username", "password"}, true
+	case "alertmanager":
+		return []string{"url", "headers", "labels", "username", "password"}, true
+	case "otlp":
+		return []string{"url", "headers", "gzip", "username", "password"}, true
 	}
 	return nil, false
 }
 
 // sinkTypes lists the sink types for messages.
-const sinkTypes = "stdout, file, syslog, loki, elasticsearch or http"
+const sinkTypes = "stdout, file, syslog, loki, elasticsearch, http, alertmanager or otlp"
 
 // DefaultSink returns a sink of type typ with every default filled in.
 func DefaultSink(typ string) Sink {
@@ -153,11 +171,41 @@ func DefaultSink(typ string) Sink {
 		s.BatchSize, s.BatchWait = 1, 0
 	case "syslog":
 		s.Facility, s.AppName = "daemon", "origin-agent"
+		s.MaxMessageSize = 8192 // rsyslog's default maxMessageSize
 		s.BatchSize, s.BatchWait = 1, 0
 	case "elasticsearch":
 		s.Index = "origin-agent-findings"
 	}
 	return s
+}
+
+// Identity is the sink's stable name: Name when set, else the type and a
+// short hash of where it delivers — the file's path, the syslog address, or
+// an HTTP sink's scheme and host (with Loki's tenant and Elasticsearch's
+// index). Spools are keyed by it, so reordering or inserting [[sinks]]
+// tables never hands one sink's backlog to another, while fixing a wrong
+// URL path keeps the backlog of that sink and delivers it.
+func (s Sink) Identity() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	var dest string
+	switch s.Type {
+	case "stdout":
+		return "stdout"
+	case "file":
+		dest = s.Path
+	case "syslog":
+		dest = s.Address
+	default:
+		dest = s.URL
+		if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
+			dest = u.Scheme + "://" + u.Host
+		}
+		dest += "\x00" + s.Tenant + "\x00" + s.Index
+	}
+	sum := sha256.Sum256([]byte(dest))
+	return s.Type + "-" + hex.EncodeToString(sum[:4])
 }
 
 // Error is one configuration problem, located by file, line and key.

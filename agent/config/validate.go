@@ -36,8 +36,15 @@ func (c *Config) Validate() error {
 	if len(c.Sinks) == 0 {
 		v.fail("sinks", "no sinks: findings would go nowhere; add a [[sinks]] table (type = \"stdout\" at least)")
 	}
+	names := make(map[string]int, len(c.Sinks))
 	for i := range c.Sinks {
-		v.sink(i, &c.Sinks[i])
+		prefix := "sinks." + strconv.Itoa(i)
+		v.sink(prefix, &c.Sinks[i])
+		id := c.Sinks[i].Identity()
+		if j, dup := names[id]; dup {
+			v.fail(prefix+".name", "%q is also the name of sink %d: give each sink its own name (a spool belongs to one destination)", id, j+1)
+		}
+		names[id] = i
 	}
 	return joinByLine(v.errs)
 }
@@ -171,19 +178,30 @@ func checkHostPort(s string) error {
 	return nil
 }
 
-var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+var (
+	labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	sinkName  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
+)
+
+// Validate checks one sink alone, with the checks Config.Validate applies
+// to each [[sinks]] table; errors name the sink by its Identity.
+func (s Sink) Validate() error {
+	v := &validator{c: &Config{}}
+	v.sink("sink "+s.Identity(), &s)
+	return joinByLine(v.errs)
+}
 
 var facilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
 	"authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 
 // sink checks one sink: its type, that it sets only keys of that type, and
 // the values of those keys.
-func (v *validator) sink(i int, s *Sink) {
-	key := func(k string) string { return "sinks." + strconv.Itoa(i) + "." + k }
+func (v *validator) sink(prefix string, s *Sink) {
+	key := func(k string) string { return prefix + "." + k }
 	allowed, ok := SinkKeys(s.Type)
 	if !ok {
 		if s.Type == "" {
-			v.fail("sinks."+strconv.Itoa(i), "missing type (%s)", sinkTypes)
+			v.fail(prefix, "missing type (%s)", sinkTypes)
 		} else {
 			v.fail(key("type"), "%q is not %s", s.Type, sinkTypes)
 		}
@@ -201,6 +219,9 @@ func (v *validator) sink(i int, s *Sink) {
 		if !reflect.DeepEqual(rv.Field(f).Interface(), dv.Field(f).Interface()) {
 			v.failAs(ErrUnknownKey, key(tag), "not a key of a %s sink (it takes %s)", s.Type, strings.Join(append(allowed, commonSinkKeys[1:]...), ", "))
 		}
+	}
+	if s.Name != "" && !sinkName.MatchString(s.Name) {
+		v.fail(key("name"), "%q is not a sink name (letters, digits, '.', '_' and '-', at most 64, not starting with a dot or dash)", s.Name)
 	}
 	if s.Timeout <= 0 {
 		v.fail(key("timeout"), "%s must be positive", s.Timeout)
@@ -222,7 +243,7 @@ func (v *validator) sink(i int, s *Sink) {
 		}
 	case "syslog":
 		v.syslog(key, s)
-	case "loki", "elasticsearch", "http":
+	case "loki", "elasticsearch", "http", "alertmanager", "otlp":
 		v.httpURL(key("url"), s.URL)
 		for name := range s.Headers {
 			if name == "" || strings.ContainsAny(name, " \t\r\n:") {
@@ -234,12 +255,12 @@ func (v *validator) sink(i int, s *Sink) {
 				v.fail(key("labels"), "%q is not a Loki label name ([a-zA-Z_][a-zA-Z0-9_]*)", name)
 			}
 		}
+		if (s.Username == "") != (s.Password == "") {
+			v.fail(key("username"), "username and password go together")
+		}
 		if s.Type == "elasticsearch" {
 			if s.Index == "" {
 				v.fail(key("index"), "must not be empty")
-			}
-			if (s.Username == "") != (s.Password == "") {
-				v.fail(key("username"), "username and password go together")
 			}
 			if s.APIKey != "" && s.Username != "" {
 				v.fail(key("api_key"), "set api_key or username/password, not both")
@@ -278,6 +299,9 @@ func (v *validator) syslog(key func(string) string, s *Sink) {
 	}
 	if !slices.Contains(facilities, s.Facility) {
 		v.fail(key("facility"), "%q is not a syslog facility (%s)", s.Facility, strings.Join(facilities, ", "))
+	}
+	if s.MaxMessageSize < 480 {
+		v.fail(key("max_message_size"), "%s is below 480 bytes, the smallest message RFC 5424 lets a receiver accept", s.MaxMessageSize)
 	}
 	if s.AppName == "" || len(s.AppName) > 48 || strings.ContainsAny(s.AppName, " \t") {
 		v.fail(key("app_name"), "%q is not an RFC 5424 APP-NAME (1-48 printable characters, no spaces)", s.AppName)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
@@ -60,12 +61,35 @@ type Finding struct {
 	State      State    `json:"state"`
 	Severity   Severity `json:"severity"`
 	Host       string   `json:"host"`
+	// Message is the one-line summary, for log UIs that show one field
+	// (VictoriaLogs' _msg, Loki's line preview, Kibana's message column).
+	// Empty: MarshalJSON derives it from Summary (see MessageOf).
+	Message string `json:"message"`
 	// Check is the check that produced a check finding (e.g. "listener.443").
 	Check string `json:"check,omitempty"`
 	correlate.Incident
 	// Context is the host's state when the finding was made (memory, load,
 	// pressure), when known.
 	Context json.RawMessage `json:"context,omitempty"`
+}
+
+// MarshalJSON writes the finding with its message filled in, so every
+// finding that leaves the agent has one whoever built it.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	if f.Message == "" {
+		f.Message = MessageOf(f)
+	}
+	return json.Marshal(plain(f))
+}
+
+// MessageOf is the one-line message of f: its summary with line breaks and
+// runs of white space folded, else its cause and state.
+func MessageOf(f Finding) string {
+	if m := strings.Join(strings.Fields(f.Summary), " "); m != "" {
+		return m
+	}
+	return strings.TrimSpace(string(f.Cause) + " " + string(f.State))
 }
 
 // FromIncident builds the finding for one correlator update. seq numbers the

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
 )
 
-// DeliverOptions tune a Deliverer; zero values take the Config defaults.
+// DeliverOptions tune a Deliverer; zero values take the defaults below
+// (a deliverer built without a config, as in tests; a config's own values
+// come through DeliverOptionsFrom).
 type DeliverOptions struct {
 	BatchSize   int           // findings per Send; default 100
 	BatchWait   time.Duration // how long a partial batch waits to fill; default 200ms
@@ -25,9 +28,8 @@ type DeliverOptions struct {
 
 // DeliverOptionsFrom takes batch, timeout and backoff settings from cfg.
 func DeliverOptionsFrom(cfg Config, deps Deps) DeliverOptions {
-	cfg = cfg.withDefaults()
-	return DeliverOptions{BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Timeout: cfg.Timeout,
-		BackoffMax: cfg.RetryMax, Log: deps.Log, Metrics: deps.Metrics}
+	return DeliverOptions{BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait.D(), Timeout: cfg.Timeout.D(),
+		BackoffMax: cfg.RetryMax.D(), Log: deps.Log, Metrics: deps.Metrics}
 }
 
 // Deliverer drains one spool into one sink: it reads the oldest entries,
@@ -180,7 +182,14 @@ func (d *Deliverer) deliver(ctx context.Context, es []spool.Entry) bool {
 	default:
 		retry = len(es)
 		d.o.Metrics.Failed.WithLabelValues(d.name).Add(float64(len(es)))
-		d.o.Log.Warn("sink: send failed, will retry", "sink", d.name, "batch", len(es), "err", err)
+		var rej *RejectedError
+		if errors.As(err, &rej) {
+			d.o.Metrics.Rejected.WithLabelValues(d.name).Inc()
+			d.o.Log.Error("sink: the destination rejects every request (HTTP "+strconv.Itoa(rej.Code)+"); findings stay spooled until the sink's url, tenant, credentials or headers are fixed",
+				"sink", d.name, "queued", d.sp.Len(), "err", err)
+		} else {
+			d.o.Log.Warn("sink: send failed, will retry", "sink", d.name, "batch", len(es), "err", err)
+		}
 	}
 	if len(done) > 0 {
 		seqs := make([]uint64, len(done))

@@ -35,7 +35,7 @@ type elasticSink struct {
 }
 
 func newElastic(cfg Config, deps Deps) (*elasticSink, error) {
-	return &elasticSink{url: strings.TrimRight(cfg.URL, "/") + "/_bulk", index: cfg.Index, now: deps.Now, p: newPoster(cfg)}, nil
+	return &elasticSink{url: endpoint(cfg.URL, "/_bulk"), index: cfg.Index, now: deps.Now, p: newPoster(cfg)}, nil
 }
 
 // bulkBody renders the NDJSON body for a batch.

@@ -3,9 +3,11 @@ package sink
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
+	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 )
@@ -88,3 +90,16 @@ func (s *fakeSink) snapshot() (batches [][]string, ok []string) {
 }
 
 func causeOf(s string) correlate.Cause { return correlate.Cause(s) }
+
+// def fills every zero field of c from config.DefaultSink(c.Type), the one
+// set of defaults, so that tests name only what they test.
+func def(c Config) Config {
+	out := config.DefaultSink(c.Type)
+	cv, ov := reflect.ValueOf(c), reflect.ValueOf(&out).Elem()
+	for i := 0; i < cv.NumField(); i++ {
+		if !cv.Field(i).IsZero() {
+			ov.Field(i).Set(cv.Field(i))
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -67,7 +68,7 @@ func TestLokiWireFormat(t *testing.T) {
 	rc := &recorder{script: [][2]string{{"204", ""}}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeLoki, URL: srv.URL + "/", Tenant: "team-a", Gzip: true, Labels: map[string]string{"env": "prod", "host": "ignored"}}, Deps{Hostname: "h"})
+	s, err := New(def(Config{Type: TypeLoki, URL: srv.URL + "/", Tenant: "team-a", Gzip: true, Labels: map[string]string{"env": "prod", "host": "ignored"}}), Deps{Hostname: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestElasticWireFormat(t *testing.T) {
 	rc := &recorder{okBody: `{"took":3,"errors":false,"items":[{"create":{"_index":"logs-x","_id":"a","status":201}}]}`}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "logs-x", APIKey: "a2V5OnNlY3JldA=="}, Deps{})
+	s, err := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "logs-x", APIKey: "a2V5OnNlY3JldA=="}), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestElasticWireFormat(t *testing.T) {
 	}
 
 	// Basic auth instead of an API key.
-	s2, _ := New(Config{Type: TypeElasticsearch, URL: srv.URL, Username: "elastic", Password: "changeme"}, Deps{})
+	s2, _ := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Username: "elastic", Password: "changeme"}), Deps{})
 	s2.Send(context.Background(), []finding.Finding{a})
 	if u, p, ok := rc.reqs[1].BasicAuth(); !ok || u != "elastic" || p != "changeme" {
 		t.Errorf("basic auth = %q %q %v", u, p, ok)
@@ -156,7 +157,7 @@ func TestElasticDelivery(t *testing.T) {
 	}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, err := New(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "i"}, Deps{})
+	s, err := New(def(Config{Type: TypeElasticsearch, URL: srv.URL, Index: "i"}), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,16 +186,25 @@ func TestElasticDelivery(t *testing.T) {
 	}
 }
 
-func TestHTTPStatusNoRetryOn400(t *testing.T) {
+// TestWholeRequestRejectionKeepsSpool: a receiver that refuses the whole
+// request (HTTP 400: a wrong path, a tenant it does not take) is a
+// configuration mistake. Nothing is dropped; the findings stay spooled,
+// counted as rejected requests, and all arrive once the receiver accepts.
+func TestWholeRequestRejectionKeepsSpool(t *testing.T) {
+	okES := `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`
 	for _, typ := range []string{TypeLoki, TypeElasticsearch, TypeHTTP} {
-		rc := &recorder{script: [][2]string{{"400", `{"error":"bad"}`}}}
+		rc := &recorder{script: [][2]string{{"400", `{"error":"bad"}`}, {"400", `{"error":"bad"}`}}, okBody: okES}
 		srv := httptest.NewServer(rc)
-		s, _ := New(Config{Type: typ, URL: srv.URL}, Deps{})
+		s, _ := New(def(Config{Type: typ, URL: srv.URL}), Deps{})
 		m, sp := runDeliverer(t, s, testBatch(2), 10)
 		srv.Close()
-		if len(rc.reqs) != 1 || sp.Len() != 0 || testutil.ToFloat64(m.Dropped.WithLabelValues("test", "permanent")) != 2 {
-			t.Errorf("%s: %d requests (want 1), spool %d, dropped %v", typ, len(rc.reqs), sp.Len(),
-				testutil.ToFloat64(m.Dropped.WithLabelValues("test", "permanent")))
+		dropped := testutil.ToFloat64(m.Dropped.WithLabelValues("test", "permanent"))
+		if len(rc.reqs) != 3 || sp.Len() != 0 || dropped != 0 || testutil.ToFloat64(m.Sent) != 2 {
+			t.Errorf("%s: %d requests (want 3: two refused, one accepted), spool %d, dropped %v, sent %v", typ, len(rc.reqs), sp.Len(),
+				dropped, testutil.ToFloat64(m.Sent))
+		}
+		if got := testutil.ToFloat64(m.Rejected.WithLabelValues("test")); got != 2 {
+			t.Errorf("%s: rejected requests = %v, want 2", typ, got)
 		}
 	}
 }
@@ -203,7 +213,7 @@ func TestWebhookWireFormat(t *testing.T) {
 	rc := &recorder{script: [][2]string{{"503", "down"}}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	s, _ := New(Config{Type: TypeHTTP, URL: srv.URL + "/hook", Headers: map[string]string{"X-Token": "t0k"}}, Deps{})
+	s, _ := New(def(Config{Type: TypeHTTP, URL: srv.URL + "/hook", Headers: map[string]string{"X-Token": "t0k"}}), Deps{})
 	batch := []finding.Finding{oneFinding("a", "", finding.SeverityCritical), oneFinding("b", "", finding.SeverityWarning)}
 	if err := s.Send(context.Background(), batch); err == nil || IsPermanent(err) {
 		t.Fatalf("503: err = %v, want retryable", err)
@@ -219,17 +229,52 @@ func TestWebhookWireFormat(t *testing.T) {
 }
 
 func TestStatusClassification(t *testing.T) {
-	for code, want := range map[int]string{200: "ok", 204: "ok", 400: "permanent", 413: "permanent", 422: "permanent",
-		401: "retry", 403: "retry", 404: "retry", 408: "retry", 429: "retry", 500: "retry", 502: "retry", 503: "retry"} {
+	for code, want := range map[int]string{200: "ok", 204: "ok", 400: "rejected", 413: "rejected", 422: "rejected",
+		401: "rejected", 403: "rejected", 404: "rejected", 408: "retry", 429: "retry", 500: "retry", 502: "retry", 503: "retry"} {
 		err := statusError(code, []byte("x"))
+		var rej *RejectedError
 		got := "retry"
-		if err == nil {
+		switch {
+		case err == nil:
 			got = "ok"
-		} else if IsPermanent(err) {
+		case IsPermanent(err):
 			got = "permanent"
+		case errors.As(err, &rej):
+			got = "rejected"
 		}
 		if got != want {
 			t.Errorf("HTTP %d: %s, want %s", code, got, want)
+		}
+	}
+}
+
+// TestEndpointKeepsQuery: a receiver that takes parameters in the URL
+// (VictoriaLogs: ?_time_field=@timestamp, ?_stream_fields=host) gets them,
+// and the API path is appended to the path, not to the query.
+func TestEndpointKeepsQuery(t *testing.T) {
+	for _, c := range []struct {
+		typ, path, query, wantPath string
+	}{
+		{TypeElasticsearch, "/insert/elasticsearch/", "_time_field=@timestamp&_msg_field=message", "/insert/elasticsearch/_bulk"},
+		{TypeElasticsearch, "/es/_bulk", "pipeline=p", "/es/_bulk"},
+		{TypeLoki, "/insert", "_stream_fields=host,cause", "/insert/loki/api/v1/push"},
+		{TypeLoki, "/insert/loki/api/v1/push", "_msg_field=message", "/insert/loki/api/v1/push"},
+	} {
+		rc := &recorder{okBody: `{"errors":false,"items":[{"create":{"status":201}}]}`}
+		srv := httptest.NewServer(rc)
+		s, err := New(def(Config{Type: c.typ, URL: srv.URL + c.path + "?" + c.query}), Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(context.Background(), testBatch(1)); err != nil {
+			t.Errorf("%s %s: %v", c.typ, c.path, err)
+		}
+		srv.Close()
+		if len(rc.reqs) != 1 {
+			t.Fatalf("%s: %d requests", c.typ, len(rc.reqs))
+		}
+		if u := rc.reqs[0].URL; u.Path != c.wantPath || u.RawQuery != c.query {
+			t.Errorf("%s %s?%s: posted to %s?%s, want %s?%s", c.typ, c.path, c.query, u.Path, u.RawQuery, c.wantPath, c.query)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -26,6 +27,24 @@ func newPoster(cfg Config) *poster {
 		client:  &http.Client{}, // timeouts come from the Send context
 		headers: cfg.Headers, gzip: cfg.Gzip, username: cfg.Username, password: cfg.Password, apiKey: cfg.APIKey,
 	}
+}
+
+// endpoint appends suffix to the path of the configured URL unless the path
+// already ends with it, keeping the query string (VictoriaLogs takes its
+// field mapping there: …/insert/elasticsearch/?_time_field=@timestamp) and
+// any user info. Validation already checked raw is an http(s) URL.
+func endpoint(raw, suffix string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	if !strings.HasSuffix(u.Path, suffix) {
+		u.Path = strings.TrimRight(u.Path, "/") + suffix
+		if u.RawPath != "" {
+			u.RawPath = strings.TrimRight(u.RawPath, "/") + suffix
+		}
+	}
+	return u.String()
 }
 
 // post sends body and returns the answer's body for a 2xx status. Errors:
@@ -78,20 +97,23 @@ func (p *poster) post(ctx context.Context, url, contentType string, body []byte)
 	return rb, nil
 }
 
-// retryableStatus reports whether a request that got status may succeed
-// later unchanged. 429, 408 and 5xx are load or outage; 401, 403, 404 and 407
-// are configuration (credentials, URL) that the operator fixes while the
-// spool keeps the findings. Any other 4xx rejects the payload itself.
-func retryableStatus(code int) bool {
-	switch code {
-	case 401, 403, 404, 407, 408, 425, 429:
-		return true
-	}
-	return code >= 500
+// RejectedError is a whole request the destination refused with a 4xx that
+// retrying unchanged will not fix by itself: a wrong URL path, a tenant the
+// receiver does not accept, bad credentials, a payload format it does not
+// speak. Those are configuration mistakes, so the findings stay spooled
+// (the Deliverer retries with backoff and says so loudly) until the
+// operator fixes the config; only rejections of single items (an
+// Elasticsearch _bulk item error) drop a finding.
+type RejectedError struct {
+	Code int
+	err  error
 }
 
-// statusError is nil for 2xx, a retryable error for retryableStatus, and a
-// Permanent error otherwise.
+func (e *RejectedError) Error() string { return e.err.Error() }
+func (e *RejectedError) Unwrap() error { return e.err }
+
+// statusError is nil for 2xx, a *RejectedError for 4xx other than the
+// transient 408, 425 and 429, and a plain (retryable) error otherwise.
 func statusError(code int, body []byte) error {
 	if code >= 200 && code < 300 {
 		return nil
@@ -101,8 +123,11 @@ func statusError(code int, body []byte) error {
 		msg = msg[:512] + "…"
 	}
 	err := fmt.Errorf("HTTP %d: %s", code, msg)
-	if retryableStatus(code) {
+	switch {
+	case code == 408 || code == 425 || code == 429 || code >= 500:
 		return err
+	case code >= 400:
+		return &RejectedError{Code: code, err: err}
 	}
-	return Permanent(err)
+	return err // 1xx/3xx: a proxy in the way; retry
 }

@@ -71,7 +71,7 @@ type FileSink struct {
 var _ Reopener = (*FileSink)(nil)
 
 func newFile(cfg Config) (*FileSink, error) {
-	s := &FileSink{path: cfg.Path, maxSize: cfg.MaxSize, maxFiles: cfg.MaxFiles}
+	s := &FileSink{path: cfg.Path, maxSize: int64(cfg.MaxSize), maxFiles: cfg.MaxFiles}
 	if err := s.open(); err != nil {
 		return nil, err
 	}
@@ -117,6 +117,7 @@ func (s *FileSink) Send(_ context.Context, batch []finding.Finding) error {
 			return err
 		}
 	}
+	start := s.size // where this batch begins in the current file
 	var line []byte
 	for _, f := range batch {
 		var err error
@@ -124,24 +125,39 @@ func (s *FileSink) Send(_ context.Context, batch []finding.Finding) error {
 		if err != nil {
 			return err
 		}
-		if s.size > 0 && s.size+int64(len(line)) > s.maxSize {
+		if s.maxSize > 0 && s.size > 0 && s.size+int64(len(line)) > s.maxSize {
 			if err := s.rotate(); err != nil {
 				return err
 			}
+			start = s.size
 		}
 		n, err := s.w.Write(line)
 		s.size += int64(n)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", s.path, err)
+			return s.abandon(start, fmt.Errorf("write %s: %w", s.path, err))
 		}
 	}
 	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", s.path, err)
+		return s.abandon(start, fmt.Errorf("write %s: %w", s.path, err))
 	}
 	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.path, err)
+		return s.abandon(start, fmt.Errorf("fsync %s: %w", s.path, err))
 	}
 	return nil
+}
+
+// abandon undoes a batch that failed part-way (ENOSPC, EIO): a
+// bufio.Writer keeps its first error forever, so the writer and the file are
+// dropped, the file is cut back to where the batch began (no half line is
+// left for a reader to choke on) and the next Send opens it afresh — once
+// space is freed, findings are written again.
+func (s *FileSink) abandon(start int64, err error) error {
+	if terr := s.f.Truncate(start); terr != nil {
+		err = fmt.Errorf("%w (and cutting back the partial batch: %v)", err, terr)
+	}
+	s.f.Close()
+	s.f, s.w, s.size = nil, nil, start
+	return err
 }
 
 func (s *FileSink) rotate() error {

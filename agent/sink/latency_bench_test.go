@@ -21,7 +21,7 @@ func BenchmarkDeliveryLatencyRsyslog(b *testing.B) {
 	port := freePort(b)
 	rs := newRsyslog(b, dir, "", fmt.Sprintf(`module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port))
-	cfg := Config{Type: TypeSyslog, Name: "bench", Address: fmt.Sprintf("tcp://127.0.0.1:%d", port)}
+	cfg := def(Config{Type: TypeSyslog, Name: "bench", Address: fmt.Sprintf("tcp://127.0.0.1:%d", port)})
 	s, err := New(cfg, Deps{})
 	if err != nil {
 		b.Fatal(err)

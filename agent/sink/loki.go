@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
@@ -40,10 +39,7 @@ type lokiStream struct {
 }
 
 func newLoki(cfg Config, deps Deps) (*lokiSink, error) {
-	u := strings.TrimRight(cfg.URL, "/")
-	if !strings.HasSuffix(u, "/loki/api/v1/push") {
-		u += "/loki/api/v1/push"
-	}
+	u := endpoint(cfg.URL, "/loki/api/v1/push")
 	p := newPoster(cfg)
 	if cfg.Tenant != "" {
 		h := map[string]string{"X-Scope-OrgID": cfg.Tenant}

@@ -10,12 +10,15 @@ import (
 // Metrics are the delivery counters of every sink, labelled by sink name.
 // One Metrics serves all sinks of a registry.
 type Metrics struct {
-	Sent    *prometheus.CounterVec   // findings confirmed by the destination
-	Failed  *prometheus.CounterVec   // findings in Send attempts that failed (each attempt counts)
-	Retried *prometheus.CounterVec   // Send attempts that were retries
-	Queued  *prometheus.GaugeVec     // findings waiting in the spool
-	Dropped *prometheus.CounterVec   // findings given up: reason full|permanent
-	Latency *prometheus.HistogramVec // seconds from spool Append to confirmation
+	Sent    *prometheus.CounterVec // findings confirmed by the destination
+	Failed  *prometheus.CounterVec // findings in Send attempts that failed (each attempt counts)
+	Retried *prometheus.CounterVec // Send attempts that were retries
+	Queued  *prometheus.GaugeVec   // findings waiting in the spool
+	Dropped *prometheus.CounterVec // findings given up: reason full|permanent|write
+	// Rejected counts whole requests the destination refused (a 4xx that is
+	// a configuration mistake); their findings stay spooled.
+	Rejected *prometheus.CounterVec
+	Latency  *prometheus.HistogramVec // seconds from spool Append to confirmation
 }
 
 func newMetricsUnregistered() *Metrics {
@@ -33,8 +36,11 @@ func newMetricsUnregistered() *Metrics {
 			Name: "origin_agent_sink_queued", Help: "Findings waiting in the sink's disk spool.",
 		}, []string{"sink"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "origin_agent_sink_dropped_total", Help: "Findings given up: reason full (spool bound, oldest first) or permanent (destination rejected them).",
+			Name: "origin_agent_sink_dropped_total", Help: "Findings given up: reason full (spool bound, oldest first), permanent (the destination rejected that finding) or write (a local sink could not write it).",
 		}, []string{"sink", "reason"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "origin_agent_sink_rejected_requests_total", Help: "Whole requests the destination refused with a 4xx (wrong URL, tenant, credentials); their findings stay spooled until the config is fixed.",
+		}, []string{"sink"}),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "origin_agent_sink_delivery_seconds",
 			Help:    "Time from spool append to confirmation by the destination.",
@@ -47,7 +53,7 @@ func newMetricsUnregistered() *Metrics {
 // global default registry).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetricsUnregistered()
-	for _, c := range []prometheus.Collector{m.Sent, m.Failed, m.Retried, m.Queued, m.Dropped, m.Latency} {
+	for _, c := range []prometheus.Collector{m.Sent, m.Failed, m.Retried, m.Queued, m.Dropped, m.Rejected, m.Latency} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sink metrics: %w", err)
 		}
@@ -64,5 +70,22 @@ func (m *Metrics) DropHook(sinkName string, log *slog.Logger) func(n int, bytes 
 	return func(n int, bytes int64) {
 		m.Dropped.WithLabelValues(sinkName, "full").Add(float64(n))
 		log.Warn("sink spool full: dropped oldest findings", "sink", sinkName, "dropped", n, "bytes", bytes)
+	}
+}
+
+// DropReasons are the values of the reason label of Dropped.
+var DropReasons = []string{"full", "permanent", "write"}
+
+// Init creates every series of sink name at zero, so that a first drop or
+// failure shows as an increase (increase() and rate() need a prior sample)
+// and dashboards list every configured sink from the start.
+func (m *Metrics) Init(name string) {
+	m.Sent.WithLabelValues(name)
+	m.Failed.WithLabelValues(name)
+	m.Retried.WithLabelValues(name)
+	m.Queued.WithLabelValues(name)
+	m.Rejected.WithLabelValues(name)
+	for _, r := range DropReasons {
+		m.Dropped.WithLabelValues(name, r)
 	}
 }

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
@@ -25,7 +26,19 @@ const Redacted = "[redacted]"
 //     (Bearer, Basic, Digest…) is kept, the credentials are replaced.
 //   - Extra parameter names: "name=value" anywhere in the line (form bodies,
 //     PHP messages) gets its value replaced, up to "&", ";", ",", space or a
-//     quote.
+//     quote; so does the JSON form "name": "value" (also with \" quotes, as
+//     a JSON string inside a log line writes them).
+//   - Path parameters in URLs: "/cart;jsessionid=ABC?x" keeps the name and
+//     replaces the value.
+//   - Credentials in URLs: "https://user:secret@host" keeps the user.
+//   - API key headers ("X-Api-Key:", "Api-Key:", "X-Auth-Token:") like
+//     Authorization, and a bare "Bearer <token>" anywhere.
+//   - E-mail addresses: the local part is replaced, the domain kept.
+//   - Card-like numbers: 13 to 19 digits (single spaces or dashes between
+//     groups allowed) that pass the Luhn check.
+//
+// Client IP addresses are not changed: they join an access line to its
+// proxy error line, and the receiving side can mask them if it must.
 //
 // A Redactor is safe for concurrent use.
 type Redactor struct {
@@ -47,6 +60,9 @@ func NewRedactor(extraParams []string) *Redactor {
 // f and its evidence slice are not modified.
 func (r *Redactor) Finding(f finding.Finding) finding.Finding {
 	f.Summary = r.Line(f.Summary)
+	if f.Message != "" {
+		f.Message = r.Line(f.Message)
+	}
 	if len(f.Evidence) > 0 {
 		ev := make([]correlate.Evidence, len(f.Evidence))
 		copy(ev, f.Evidence)
@@ -63,17 +79,26 @@ func (r *Redactor) Line(s string) string {
 	s = redactHeader(s, "set-cookie:", false)
 	s = redactHeader(s, "cookie:", false)
 	s = redactHeader(s, "authorization:", true)
+	for _, h := range []string{"x-api-key:", "api-key:", "x-auth-token:"} {
+		s = redactHeader(s, h, false)
+	}
+	s = redactBearer(s)
+	s = redactUserinfo(s)
+	s = redactPathParams(s)
 	s = redactQueries(s)
 	for _, name := range r.extra {
 		s = redactParam(s, name)
+		s = redactJSONField(s, name)
 	}
+	s = redactEmails(s)
+	s = redactCards(s)
 	return s
 }
 
 // redactHeader replaces the value after every case-insensitive occurrence of
 // name. keepScheme keeps a first word such as "Bearer".
 func redactHeader(s, name string, keepScheme bool) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	var b strings.Builder
 	last, from := 0, 0
 	for {
@@ -182,7 +207,7 @@ func redactQuery(q string) string {
 
 // redactParam replaces the value of name=value wherever name starts a word.
 func redactParam(s, name string) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	key := name + "="
 	var b strings.Builder
 	last, from := 0, 0
@@ -222,4 +247,165 @@ func isNameByte(c byte) bool {
 
 func paramEnd(c byte) bool {
 	return c == '&' || c == ';' || c == ',' || c == ' ' || c == '"' || c == '\'' || c == '\n' || c == '\t'
+}
+
+var (
+	// bearerToken is "Bearer" (any case) and the token after it.
+	bearerToken = regexp.MustCompile(`(?i)\b(bearer)\s+([A-Za-z0-9._~+/=-]{8,})`)
+	// userinfo is the password of scheme://user:password@host.
+	userinfo = regexp.MustCompile(`(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"']+):([^/\s@"']+)@`)
+	// pathParam is ";name=value" in the path of a URL-like token.
+	pathParam = regexp.MustCompile(`(/[^\s"'?;]*;[A-Za-z0-9_.-]+=)([^\s"'?;/#&,]+)`)
+	// email is an address: its local part is replaced.
+	email = regexp.MustCompile(`\b[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`)
+	// cardLike is 13–19 digits, groups separated by one space or dash.
+	cardLike = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
+)
+
+func redactBearer(s string) string {
+	if !strings.Contains(strings.ToLower(s), "bearer") {
+		return s
+	}
+	return bearerToken.ReplaceAllStringFunc(s, func(m string) string {
+		sub := bearerToken.FindStringSubmatch(m)
+		if sub[2] == Redacted {
+			return m
+		}
+		return sub[1] + " " + Redacted
+	})
+}
+
+func redactUserinfo(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return userinfo.ReplaceAllStringFunc(s, func(m string) string {
+		sub := userinfo.FindStringSubmatch(m)
+		if sub[2] == Redacted {
+			return m
+		}
+		return sub[1] + ":" + Redacted + "@"
+	})
+}
+
+func redactPathParams(s string) string {
+	if !strings.Contains(s, ";") {
+		return s
+	}
+	return pathParam.ReplaceAllStringFunc(s, func(m string) string {
+		sub := pathParam.FindStringSubmatch(m)
+		if sub[2] == Redacted || strings.HasPrefix(sub[2], "[redacted") {
+			return m
+		}
+		return sub[1] + Redacted
+	})
+}
+
+func redactEmails(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return email.ReplaceAllString(s, Redacted+"@$1")
+}
+
+func redactCards(s string) string {
+	return cardLike.ReplaceAllStringFunc(s, func(m string) string {
+		digits := make([]byte, 0, 19)
+		for i := 0; i < len(m); i++ {
+			if m[i] >= '0' && m[i] <= '9' {
+				digits = append(digits, m[i])
+			}
+		}
+		if len(digits) < 13 || !luhn(digits) {
+			return m
+		}
+		return Redacted
+	})
+}
+
+// luhn reports whether digits pass the Luhn check (every card number does;
+// 9 in 10 other digit runs do not).
+func luhn(digits []byte) bool {
+	sum := 0
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if (len(digits)-1-i)%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// redactJSONField replaces the string value of "name": "value" (any case;
+// also \"name\":\"value\", a JSON text embedded in a quoted log field).
+func redactJSONField(s, name string) string {
+	lower := asciiLower(s)
+	var b strings.Builder
+	last, from := 0, 0
+	for _, quote := range []string{`"`, `\"`} {
+		key := quote + name + quote
+		for {
+			i := strings.Index(lower[from:], key)
+			if i < 0 {
+				break
+			}
+			j := from + i + len(key)
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			if j >= len(s) || s[j] != ':' {
+				from = j
+				continue
+			}
+			j++
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			if !strings.HasPrefix(s[j:], quote) {
+				from = j
+				continue
+			}
+			start := j + len(quote)
+			end := start
+			for end < len(s) && !strings.HasPrefix(s[end:], quote) {
+				if quote == `"` && s[end] == '\\' {
+					end++ // skip an escaped character
+				}
+				end++
+			}
+			end = min(end, len(s))
+			if end > start && s[start:end] != Redacted {
+				b.WriteString(s[last:start])
+				b.WriteString(Redacted)
+				last = end
+			}
+			from = end
+		}
+		if last > 0 {
+			b.WriteString(s[last:])
+			s = b.String()
+			lower = asciiLower(s)
+			b.Reset()
+			last = 0
+		}
+		from = 0
+	}
+	return s
+}
+
+// asciiLower lower-cases ASCII letters only, so that byte offsets found in
+// its result are offsets in s (strings.ToLower turns invalid UTF-8 into
+// three-byte U+FFFD and shifts them).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -81,7 +81,7 @@ func TestNewAppliesRedactionUnlessDisabled(t *testing.T) {
 		{true, `/checkout?session=abc123\u0026step=2`},
 	} {
 		path := filepath.Join(t.TempDir(), "findings.jsonl")
-		s, err := New(Config{Type: TypeFile, Path: path, Redact: RedactConfig{Disabled: tc.disabled}}, Deps{})
+		s, err := New(def(Config{Type: TypeFile, Path: path}), Deps{Redact: RedactConfig{Disabled: tc.disabled}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,4 +94,70 @@ func TestNewAppliesRedactionUnlessDisabled(t *testing.T) {
 			t.Errorf("disabled=%v: file lacks %s:\n%s", tc.disabled, tc.want, b)
 		}
 	}
+}
+
+// TestRedactorSecretsOfRealLines: the secrets a redaction review found
+// leaking, each in the shape a real log line carries it.
+func TestRedactorSecretsOfRealLines(t *testing.T) {
+	r := NewRedactor([]string{"password", "token"})
+	for _, tc := range []struct{ name, in, want string }{
+		{"path parameter session id",
+			`203.0.113.7 - - [20/Nov/2026:10:01:03 +0000] "GET /shop/cart;jsessionid=0A1B2C3D4E5F?item=2 HTTP/1.1" 502 157 "-" "curl/8.0"`,
+			`203.0.113.7 - - [20/Nov/2026:10:01:03 +0000] "GET /shop/cart;jsessionid=[redacted]?item=[redacted] HTTP/1.1" 502 157 "-" "curl/8.0"`},
+		{"e-mail keeps the domain",
+			`PHP message: PHP Warning: mail to alice.smith+orders@example.co.uk failed`,
+			`PHP message: PHP Warning: mail to [redacted]@example.co.uk failed`},
+		{"card number with spaces",
+			`PHP message: payment failed for card 4111 1111 1111 1111 (declined)`,
+			`PHP message: payment failed for card [redacted] (declined)`},
+		{"card number plain",
+			`order=77 pan=5500005555555559 status=declined`,
+			`order=77 pan=[redacted] status=declined`},
+		{"not a card: a timestamp that fails Luhn",
+			`request 1795168900123456789 took 2s`,
+			`request 1795168900123456789 took 2s`},
+		{"JSON password",
+			`PHP message: login payload {"user":"bob","password":"hunter2","remember":true}`,
+			`PHP message: login payload {"user":"bob","password":"[redacted]","remember":true}`},
+		{"JSON inside a quoted log field",
+			`body="{\"token\":\"abc.def\",\"page\":2}"`,
+			`body="{\"token\":\"[redacted]\",\"page\":2}"`},
+		{"X-Api-Key header",
+			`upstream request headers: X-Api-Key: sk_live_51HxYz "Host: api"`,
+			`upstream request headers: X-Api-Key: [redacted]"Host: api"`},
+		{"bare bearer",
+			`FastCGI sent in stderr: "auth failed for Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln" while reading`,
+			`FastCGI sent in stderr: "auth failed for Bearer [redacted]" while reading`},
+		{"user:pass in a URL",
+			`connect to redis://cache:s3cretPass@10.0.0.5:6379/0 failed`,
+			`connect to redis://cache:[redacted]@10.0.0.5:6379/0 failed`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.Line(tc.in); got != tc.want {
+				t.Errorf("Line(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+			}
+			if got := r.Line(tc.want); got != tc.want {
+				t.Errorf("not idempotent: %q → %q", tc.want, got)
+			}
+		})
+	}
+}
+
+// FuzzRedactorLine: any line is redacted without panicking, and redacting
+// twice changes nothing more.
+func FuzzRedactorLine(f *testing.F) {
+	for _, s := range []string{
+		`"GET /a;jsessionid=1?x=2 HTTP/1.1" Bearer abcdefghij bob@example.com 4111111111111111`,
+		`{"password":"x\"y"} \"token\":\"z\" https://u:p@h/ X-Api-Key: k`,
+		`Authorization: Basic dXNlcjpwYXNz; cookie: a=b`,
+	} {
+		f.Add(s)
+	}
+	r := NewRedactor([]string{"password", "token"})
+	f.Fuzz(func(t *testing.T, s string) {
+		once := r.Line(s)
+		if twice := r.Line(once); twice != once {
+			t.Errorf("not idempotent:\n in   %q\n once %q\n twice %q", s, once, twice)
+		}
+	})
 }

@@ -9,10 +9,10 @@
 //
 //	m, _ := sink.NewMetrics(reg)
 //	s, _ := sink.New(cfg, sink.Deps{Log: log, Metrics: m, Hostname: host})
-//	if cfg.Spooled() {
-//		sp, _ := spool.Open(filepath.Join(stateDir, "spool", cfg.Name), cfg.SpoolMaxBytes,
-//			spool.WithDropHook(m.DropHook(cfg.Name, log)))
-//		d := sink.NewDeliverer(cfg.Name, sp, s, sink.DeliverOptions{...from cfg...})
+//	if sink.Spooled(cfg) {
+//		sp, _ := spool.Open(filepath.Join(stateDir, "spool", cfg.Identity()), int64(cfg.SpoolMaxBytes),
+//			spool.WithDropHook(m.DropHook(cfg.Identity(), log)))
+//		d := sink.NewDeliverer(cfg.Identity(), sp, s, sink.DeliverOptionsFrom(cfg, deps))
 //		go d.Run(ctx)        // returns when ctx ends
 //		// pipeline: sp.Append(f) — returns after fsync; only then is f accepted.
 //	} else {
@@ -103,6 +103,8 @@ type Deps struct {
 	Hostname string       // the syslog HOSTNAME and the Loki "host" label fallback
 	// Now is the clock for records without their own time; nil: time.Now.
 	Now func() time.Time
+	// Redact says what to hide before findings leave the host ([privacy]).
+	Redact RedactConfig
 }
 
 func (d Deps) withDefaults() Deps {
@@ -118,14 +120,15 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// New builds the sink described by cfg. The returned sink redacts evidence
-// and summaries (see Redactor) unless cfg.Redact.Disabled.
+// New builds the sink described by cfg, which carries its own defaults
+// (config.DefaultSink) and passes config's checks. The returned sink redacts
+// evidence and summaries (see Redactor) unless deps.Redact.Disabled.
 func New(cfg Config, deps Deps) (Sink, error) {
 	deps = deps.withDefaults()
-	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	name := cfg.Identity()
 	var (
 		s   Sink
 		err error
@@ -143,16 +146,20 @@ func New(cfg Config, deps Deps) (Sink, error) {
 		s, err = newElastic(cfg, deps)
 	case TypeHTTP:
 		s, err = newWebhook(cfg, deps)
+	case TypeAlertmanager:
+		s, err = newAlertmanager(cfg, deps)
+	case TypeOTLP:
+		s, err = newOTLP(cfg, deps)
 	default:
-		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch or http)", cfg.Name, cfg.Type)
+		return nil, fmt.Errorf("sink %q: unknown type %q (want stdout, file, syslog, loki, elasticsearch, http, alertmanager or otlp)", name, cfg.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sink %q (%s): %w", cfg.Name, cfg.Type, err)
+		return nil, fmt.Errorf("sink %q (%s): %w", name, cfg.Type, err)
 	}
-	if cfg.Redact.Disabled {
+	if deps.Redact.Disabled {
 		return s, nil
 	}
-	return &redacting{Sink: s, r: NewRedactor(cfg.Redact.ExtraParams)}, nil
+	return &redacting{Sink: s, r: NewRedactor(deps.Redact.ExtraParams)}, nil
 }
 
 // redacting applies a Redactor to copies of the findings before the inner

@@ -10,7 +10,10 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
 )
@@ -20,13 +23,15 @@ import (
 // octet-counting framing: "LEN SP MSG", no trailer).
 //
 // Confirmation: syslog has no application-level acknowledgement. Over
-// TCP/TLS a batch counts as confirmed when the whole write succeeded on a
-// connection that was checked for a close from the peer just before (1 ms
-// read probe) and stayed open for 10 ms after (settle), so a receiver that
-// stops while bytes are in flight causes a resend, not a loss. A receiver
-// that accepted the bytes into its own memory and then dies can still lose
-// them (RELP would close that gap). Over UDP a successful send is all
-// there is. A failed write closes the connection; the next Send redials.
+// TCP/TLS a batch counts as delivered when the receiver's TCP acknowledged
+// every byte of it (our socket's send queue drained, SIOCOUTQ = 0) before
+// the sink's timeout, on a connection that was checked for a close from the
+// peer just before (1 ms read probe) and stayed open for 10 ms after
+// (settle): a receiver that stops, or that accepts but never reads, causes
+// a resend, not a loss. Bytes the receiver's kernel acknowledged and its
+// process then never read (it crashed) can still be lost: RELP would close
+// that gap. Over UDP a successful send is all there is ("sent", not
+// delivered). A failed write closes the connection; the next Send redials.
 type syslogSink struct {
 	network, addr string
 	tlsConf       *tls.Config
@@ -45,16 +50,12 @@ func newSyslog(cfg Config, deps Deps) (*syslogSink, error) {
 		return nil, err
 	}
 	s := &syslogSink{
-		network: network, addr: addr, maxUDP: cfg.MaxMessageSize, now: deps.Now, log: deps.Log,
+		network: network, addr: addr, maxUDP: int(cfg.MaxMessageSize), now: deps.Now, log: deps.Log,
 		header: Header{Facility: facilities[cfg.Facility], Hostname: deps.Hostname, AppName: cfg.AppName, ProcID: strconv.Itoa(os.Getpid())},
 	}
 	if network == "tls" {
 		if s.tlsConf, err = tlsConfig(cfg, addr); err != nil {
 			return nil, err
-		}
-		if cfg.InsecureSkipVerify {
-			deps.Log.Warn("sink: TLS certificate verification is DISABLED by insecure_skip_verify; findings can be read and forged by anyone on the path",
-				"sink", cfg.Name, "address", cfg.Address)
 		}
 	} else if cfg.CAFile != "" || cfg.CertFile != "" {
 		return nil, fmt.Errorf("ca_file/cert_file need a tls:// address, got %q", cfg.Address)
@@ -69,7 +70,7 @@ func tlsConfig(cfg Config, addr string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", addr, err)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: cfg.InsecureSkipVerify}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	if cfg.ServerName != "" {
 		tc.ServerName = cfg.ServerName
 	}
@@ -175,11 +176,55 @@ func (s *syslogSink) Send(ctx context.Context, batch []finding.Finding) error {
 		s.closeConn()
 		return fmt.Errorf("send to %s://%s: %w", s.network, s.addr, err)
 	}
+	if err := s.acknowledged(ctx); err != nil {
+		s.closeConn()
+		return fmt.Errorf("send to %s://%s: %w; not counted as delivered, resending", s.network, s.addr, err)
+	}
 	if !s.alive(settle) {
 		s.closeConn()
 		return fmt.Errorf("send to %s://%s: receiver closed the connection during the write; resending", s.network, s.addr)
 	}
 	return nil
+}
+
+// acknowledged waits until the receiver's TCP has acknowledged every byte
+// written (the socket's send queue, SIOCOUTQ: unsent plus unacknowledged
+// bytes, is empty) or ctx ends. A write() that returned only means the
+// bytes reached our own kernel: a receiver that accepts connections but
+// never reads fills its window, the bytes pile up here, and they were not
+// delivered. Polls from 1 ms, doubling to 25 ms.
+func (s *syslogSink) acknowledged(ctx context.Context) error {
+	c := s.conn
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	wait := time.Millisecond
+	for {
+		var queued int
+		var ierr error
+		if err := raw.Control(func(fd uintptr) { queued, ierr = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) }); err != nil || ierr != nil {
+			return nil // no send-queue view (not a TCP socket): the write is all we know
+		}
+		if queued == 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%d bytes still unacknowledged by the receiver when the send timed out", queued)
+		case <-t.C:
+		}
+		wait = min(2*wait, 25*time.Millisecond)
+	}
 }
 
 func (s *syslogSink) closeConn() {

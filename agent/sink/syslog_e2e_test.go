@@ -21,7 +21,7 @@ func TestSyslogE2E(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			dir := t.TempDir()
 			port := freePort(t)
-			cfg := Config{Type: TypeSyslog, Name: "syslog-" + transport, Address: fmt.Sprintf("%s://127.0.0.1:%d", transport, port)}
+			cfg := def(Config{Type: TypeSyslog, Name: "syslog-" + transport, Address: fmt.Sprintf("%s://127.0.0.1:%d", transport, port)})
 			var globals, inputs string
 			switch transport {
 			case "udp":

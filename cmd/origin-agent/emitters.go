@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,21 +14,6 @@ import (
 	"github.com/origin-agent/origin-agent/agent/sink"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
 )
-
-// sinkConfig maps one [[sinks]] table to the sink package's config.
-func sinkConfig(i int, s config.Sink, p config.Privacy) sink.Config {
-	return sink.Config{
-		Name: fmt.Sprintf("%s-%d", s.Type, i+1), Type: s.Type,
-		Path: s.Path, MaxSize: int64(s.MaxSize), MaxFiles: s.MaxFiles,
-		Address: s.Address, CAFile: s.CAFile, CertFile: s.CertFile, KeyFile: s.KeyFile, ServerName: s.ServerName,
-		Facility: s.Facility, AppName: s.AppName,
-		URL: s.URL, Tenant: s.Tenant, Headers: s.Headers, Labels: s.Labels, Gzip: s.Gzip,
-		Index: s.Index, Username: s.Username, Password: s.Password, APIKey: s.APIKey,
-		BatchSize: s.BatchSize, BatchWait: s.BatchWait.D(), Timeout: s.Timeout.D(), RetryMax: s.RetryMax.D(),
-		SpoolMaxBytes: int64(s.SpoolMaxBytes),
-		Redact:        sink.RedactConfig{Disabled: !p.Redact, ExtraParams: p.RedactParams},
-	}
-}
 
 // emitters builds the finding outputs of the [[sinks]] tables. Local sinks
 // (stdout, file) are written synchronously; every network sink gets a disk
@@ -47,46 +31,49 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 	var out []agent.Emitter
 	var wg sync.WaitGroup
 	var closers []func()
-	deps := sink.Deps{Log: log, Metrics: m, Hostname: host}
-	for i, sc := range cfg.Sinks {
-		c := sinkConfig(i, sc, cfg.Privacy)
+	deps := sink.Deps{Log: log, Metrics: m, Hostname: host,
+		Redact: sink.RedactConfig{Disabled: !cfg.Privacy.Redact, ExtraParams: cfg.Privacy.RedactParams}}
+	sink.PrepareSpools(cfg.Agent.StateDir, cfg.Sinks, log)
+	for _, c := range cfg.Sinks {
+		name := c.Identity()
+		m.Init(name)
 		if c.Type == "file" {
 			if err := os.MkdirAll(filepath.Dir(c.Path), 0o750); err != nil {
-				log.Error("sink not started", "sink", c.Name, "err", err)
+				log.Error("sink not started", "sink", name, "err", err)
 				continue
 			}
 		}
 		s, err := sink.New(c, deps)
 		if err != nil {
-			log.Error("sink not started", "sink", c.Name, "err", err)
+			log.Error("sink not started", "sink", name, "err", err)
 			continue
 		}
-		if !c.Spooled() {
-			out = append(out, &sendEmitter{s: s})
+		if !sink.Spooled(c) {
+			out = append(out, &sendEmitter{s: s, name: name, m: m})
 			closers = append(closers, func() { s.Close() })
 			continue
 		}
 		open := func(dir string) (*spool.Spool, error) {
-			return spool.Open(dir, c.WithDefaults().SpoolMaxBytes, spool.WithDropHook(m.DropHook(c.Name, log)))
+			return spool.Open(dir, int64(c.SpoolMaxBytes), spool.WithDropHook(m.DropHook(name, log)))
 		}
-		sp, err := open(filepath.Join(cfg.Agent.StateDir, "spool", c.Name))
+		sp, err := open(sink.SpoolDir(cfg.Agent.StateDir, c))
 		if errors.Is(err, spool.ErrLocked) && busy != nil {
 			var dir string
-			if dir, err = busy(c.Name); err == nil {
+			if dir, err = busy(name); err == nil {
 				sp, err = open(dir)
 			}
 		}
 		if err != nil {
-			log.Error("sink spool", "sink", c.Name, "err", err)
+			log.Error("sink spool", "sink", name, "err", err)
 			s.Close()
 			continue
 		}
-		d := sink.NewDeliverer(c.Name, sp, s, sink.DeliverOptionsFrom(c, deps))
+		d := sink.NewDeliverer(name, sp, s, sink.DeliverOptionsFrom(c, deps))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("deliverer stopped", "sink", c.Name, "err", err)
+				log.Error("deliverer stopped", "sink", name, "err", err)
 			}
 		}()
 		out = append(out, &spoolEmitter{sp: sp})
@@ -100,11 +87,23 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 	}
 }
 
-// sendEmitter writes to a local sink and returns when it is written.
-type sendEmitter struct{ s sink.Sink }
+// sendEmitter writes to a local sink (stdout, file) and returns when it is
+// written; it keeps the same sink metrics as a spooled sink: sent, or
+// dropped with reason "write" (a full disk: the agent logs the error and
+// the next finding is tried afresh).
+type sendEmitter struct {
+	s    sink.Sink
+	name string
+	m    *sink.Metrics
+}
 
 func (e *sendEmitter) Emit(ctx context.Context, f finding.Finding) error {
-	return e.s.Send(ctx, []finding.Finding{f})
+	if err := e.s.Send(ctx, []finding.Finding{f}); err != nil {
+		e.m.Dropped.WithLabelValues(e.name, "write").Inc()
+		return err
+	}
+	e.m.Sent.WithLabelValues(e.name).Inc()
+	return nil
 }
 
 // spoolEmitter accepts a finding once the spool fsynced it.

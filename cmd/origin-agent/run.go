@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -62,6 +64,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(buildInfo())
 	sinkMetrics, err := sink.NewMetrics(reg)
 	if err != nil {
 		log.Error("metrics", "err", err)
@@ -371,4 +374,24 @@ func upstreamTargets(h *discover.Host, cfg *config.Config) []string {
 		add(u)
 	}
 	return out
+}
+
+// buildInfo is origin_agent_build_info{version,revision,goversion} 1: the
+// usual way to see in Prometheus which build each host runs.
+func buildInfo() prometheus.Collector {
+	revision := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "origin_agent_build_info",
+		Help:        "A metric with a constant 1 labelled by the version, VCS revision and Go version the agent was built from.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }

@@ -35,6 +35,7 @@ type agentConfig struct {
 	Ports                           []int
 	Upstreams                       []string
 	MetricsPort                     int
+	ExtraSinks                      string // more [[sinks]] tables, appended as they are
 }
 
 func tomlList[T any](xs []T) string {
@@ -94,8 +95,8 @@ type = "stdout"
 [[sinks]]
 type = "file"
 path = %q
-`, c.StateDir, e2eHost, tomlList(c.NginxAccess), tomlList(c.NginxError), tomlList(c.ApacheAccess), tomlList(c.ApacheError),
-		tomlList(c.PHPFPM), kernel, tomlList(c.Ports), tomlList(c.Upstreams), c.MetricsPort, filepath.Join(c.StateDir, "findings.jsonl"))
+%s`, c.StateDir, e2eHost, tomlList(c.NginxAccess), tomlList(c.NginxError), tomlList(c.ApacheAccess), tomlList(c.ApacheError),
+		tomlList(c.PHPFPM), kernel, tomlList(c.Ports), tomlList(c.Upstreams), c.MetricsPort, filepath.Join(c.StateDir, "findings.jsonl"), c.ExtraSinks)
 }
 
 // seen is one finding as it came out of the agent's stdout.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,13 +40,15 @@ func analysisFindings(res *analyze.Result, host string) []finding.Finding {
 // shipTarget is one [[sinks]] table while --ship runs.
 type shipTarget struct {
 	name     string
-	spoolDir string       // "" for local sinks (stdout, file)
-	sp       *spool.Spool // nil for local sinks
-	private  bool         // sp is this run's own: the daemon holds the sink's spool
-	accepted int          // findings the sink accepted (written, or fsynced to its spool)
-	failed   int          // findings the sink refused
-	left     int          // of ours, still in the spool when the wait ended
-	dropped  int          // of ours at most: removed from the spool without delivery
+	spoolDir string              // "" for local sinks (stdout, file)
+	sp       *spool.Spool        // nil for local sinks
+	private  bool                // sp is this run's own: the daemon holds the sink's spool
+	spooled  map[string]struct{} // finding ids already waiting in sp before this run
+	already  int                 // of ours, found already spooled and not appended again
+	accepted int                 // findings the sink accepted (written, or fsynced to its spool)
+	failed   int                 // findings the sink refused
+	left     int                 // of ours, still in the spool when the wait ended
+	dropped  int                 // of ours at most: removed from the spool without delivery
 	emit     func(context.Context, finding.Finding) error
 }
 
@@ -115,17 +116,29 @@ func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, 
 	}
 	targets := make([]*shipTarget, len(ems))
 	for i, e := range ems {
-		t := &shipTarget{name: sinkConfig(i, cfg.Sinks[i], cfg.Privacy).Name, emit: e.Emit}
+		t := &shipTarget{name: cfg.Sinks[i].Identity(), emit: e.Emit}
 		if se, ok := e.(*spoolEmitter); ok {
-			t.sp, t.spoolDir = se.sp, filepath.Join(cfg.Agent.StateDir, "spool", t.name)
+			t.sp, t.spoolDir = se.sp, sink.SpoolDir(cfg.Agent.StateDir, cfg.Sinks[i])
 			if dir, ok := private[t.name]; ok {
 				t.spoolDir, t.private = dir, true
+			}
+			// A finding still spooled from an earlier --ship (the receiver
+			// was down) is on its way: appending it again would deliver a
+			// second copy once the receiver is back.
+			if t.spooled, err = se.sp.IDs(); err != nil {
+				say("%s: %v", t.name, err)
+				return exitUsage
 			}
 		}
 		targets[i] = t
 	}
 	for _, f := range fs {
 		for _, t := range targets {
+			if _, queued := t.spooled[f.ID]; queued {
+				t.accepted++
+				t.already++
+				continue
+			}
 			if err := t.emit(ctx, f); err != nil {
 				t.failed++
 				say("%s: finding %s not accepted: %v", t.name, f.ID, err)
@@ -159,6 +172,9 @@ func shipFindings(ctx context.Context, cfg *config.Config, res *analyze.Result, 
 		}
 		if t.failed > 0 {
 			line += fmt.Sprintf(", %d not accepted", t.failed)
+		}
+		if t.already > 0 {
+			line += fmt.Sprintf(" (%d were still spooled from an earlier run and were not queued twice)", t.already)
 		}
 		say("%s", line)
 		if n < len(fs) {

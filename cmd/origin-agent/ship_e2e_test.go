@@ -424,6 +424,7 @@ listen = ""
 
 [[sinks]]
 type = "syslog"
+name = "syslog-1"
 address = "tcp://127.0.0.1:%d"
 retry_max = "1s"
 batch_wait = "50ms"

@@ -125,11 +125,13 @@ hostname = "web1.example.com"
 
 [[sinks]]
 type = "syslog"
+name = "syslog-1"
 address = "tcp://127.0.0.1:%d"
 retry_max = "1s"
 
 [[sinks]]
 type = "file"
+name = "file-2"
 path = %q
 `, dir, port, filepath.Join(dir, "findings.jsonl"))
 	p := filepath.Join(dir, "config.toml")
@@ -419,5 +421,111 @@ func TestAnalyzeShipNoIncidents(t *testing.T) {
 	}
 	if n := len(recv.Messages()); n != 0 {
 		t.Errorf("%d findings shipped for a healthy log", n)
+	}
+}
+
+// TestAnalyzeShipAgainSendsOneCopy: the receiver is down, --ship leaves the
+// findings spooled (exit 1); the receiver comes back and --ship runs again:
+// every finding arrives exactly once, not once per run.
+func TestAnalyzeShipAgainSendsOneCopy(t *testing.T) {
+	ids := shipExampleIDs(t)
+	dir := t.TempDir()
+	port := shipPort(t)
+	cfg := writeShipConfig(t, dir, port)
+
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"analyze", "--ship", "--ship-timeout", "300ms", "--config", cfg, "../../examples"}, &out, &errb); code != exitFail {
+		t.Fatalf("receiver down: exit %d, want %d; stderr:\n%s", code, exitFail, errb.String())
+	}
+	recv := newShipReceiver(t, port)
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"analyze", "--ship", "--config", cfg, "../../examples"}, &out, &errb); code != exitOK {
+		t.Fatalf("receiver up: exit %d, want 0; stderr:\n%s", code, errb.String())
+	}
+	if want := fmt.Sprintf("(%d were still spooled from an earlier run and were not queued twice)", len(ids)); !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, errb.String())
+	}
+	count := map[string]int{}
+	for _, m := range recv.Messages() {
+		count[shipFindingOf(t, m).ID]++
+	}
+	for _, id := range ids {
+		if n := count[id+"-closed"]; n != 1 {
+			t.Errorf("incident %s: %d copies arrived, want 1", id, n)
+		}
+	}
+	if len(count) != len(ids) {
+		t.Errorf("receiver got findings %v, want one per incident %v", count, ids)
+	}
+}
+
+// TestSpoolsFollowSinkNames: two named sinks swap places in the file while
+// one has a backlog; the backlog goes to its own destination, never to the
+// other. A spool of the earlier positional naming is renamed on upgrade.
+func TestSpoolsFollowSinkNames(t *testing.T) {
+	dir := t.TempDir()
+	deadPort, livePort := shipPort(t), shipPort(t)
+	write := func(body string) string {
+		p := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("[agent]\nstate_dir = %q\nhostname = \"web1\"\n%s", dir, body)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sinkA := fmt.Sprintf("[[sinks]]\ntype = \"syslog\"\nname = \"central\"\naddress = \"tcp://127.0.0.1:%d\"\nretry_max = \"1s\"\n", deadPort)
+	sinkB := fmt.Sprintf("[[sinks]]\ntype = \"syslog\"\nname = \"backup\"\naddress = \"tcp://127.0.0.1:%d\"\nretry_max = \"1s\"\n", livePort)
+	live := newShipReceiver(t, livePort)
+
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"analyze", "--ship", "--ship-timeout", "2s", "--config", write(sinkA + sinkB), "../../examples"}, &out, &errb); code != exitFail {
+		t.Fatalf("exit %d, want %d (central is down); stderr:\n%s", code, exitFail, errb.String())
+	}
+	first := len(live.Messages())
+	if first == 0 {
+		t.Fatalf("backup got nothing; stderr:\n%s", errb.String())
+	}
+	// Swapped: backup first, central second. The central backlog must stay
+	// central's: nothing more may reach backup than this run's own copies,
+	// which it already has (same ids).
+	errb.Reset()
+	run(context.Background(), []string{"analyze", "--ship", "--ship-timeout", "2s", "--config", write(sinkB + sinkA), "../../examples"}, &out, &errb)
+	seen := map[string]int{}
+	for _, m := range live.Messages() {
+		seen[shipFindingOf(t, m).ID]++
+	}
+	if got := len(live.Messages()); got != 2*first {
+		t.Errorf("backup got %d findings after the swap, want %d (its own two runs): central's backlog was misdelivered", got, 2*first)
+	}
+	sp, err := spool.Open(filepath.Join(dir, "spool", "central"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Len() != first {
+		t.Errorf("central's spool holds %d findings, want its backlog of %d", sp.Len(), first)
+	}
+	sp.Close()
+
+	// Upgrade: a spool named by type and position becomes the sink's.
+	if err := os.Rename(filepath.Join(dir, "spool", "central"), filepath.Join(dir, "spool", "syslog-1")); err != nil {
+		t.Fatal(err)
+	}
+	unnamed := fmt.Sprintf("[[sinks]]\ntype = \"syslog\"\naddress = \"tcp://127.0.0.1:%d\"\nretry_max = \"1s\"\n", deadPort)
+	c, err := config.Load(write(unnamed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logb bytes.Buffer
+	sink.PrepareSpools(dir, c.Sinks, slog.New(slog.NewTextHandler(&logb, nil)))
+	sp, err = spool.Open(sink.SpoolDir(dir, c.Sinks[0]), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if sp.Len() != first {
+		t.Errorf("migrated spool %s holds %d findings, want %d; log:\n%s", c.Sinks[0].Identity(), sp.Len(), first, logb.String())
+	}
+	if !strings.Contains(logb.String(), "spool of no configured sink") || !strings.Contains(logb.String(), "backup") {
+		t.Errorf("the spool of the removed sink \"backup\" is not reported:\n%s", logb.String())
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
 )
@@ -80,11 +81,6 @@ func WithDropHook(fn func(n int, bytes int64)) Option {
 	return func(s *Spool) { s.onDrop = fn }
 }
 
-// WithClock sets the clock that stamps entries; default time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(s *Spool) { s.now = now }
-}
-
 type appendReq struct {
 	val  []byte
 	done chan error
@@ -118,7 +114,7 @@ func Open(dir string, maxBytes int64, opts ...Option) (*Spool, error) {
 	}
 	path := filepath.Join(dir, "spool.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("spool: open %s: %w (a running origin-agent?)", path, ErrLocked)
 	}
 	if err != nil {
@@ -351,6 +347,28 @@ func (s *Spool) Remove(seqs ...uint64) error {
 	s.count, s.bytes = count, size
 	s.mu.Unlock()
 	return nil
+}
+
+// IDs returns the finding ids of every entry waiting, so that a producer
+// that may repeat itself (analyze --ship run again while the receiver was
+// down) appends a finding only once.
+func (s *Spool) IDs() (map[string]struct{}, error) {
+	ids := make(map[string]struct{})
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEntries).ForEach(func(_, v []byte) error {
+			var f struct {
+				ID string `json:"id"`
+			}
+			if len(v) >= 8 && json.Unmarshal(v[8:], &f) == nil && f.ID != "" {
+				ids[f.ID] = struct{}{}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool: read ids: %w", err)
+	}
+	return ids, nil
 }
 
 // Len returns the number of entries waiting.

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink"
@@ -47,7 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer sp.Close()
-	cfg := sink.Config{Type: sink.TypeSyslog, Name: "syslog", Address: *addr, Timeout: 2 * time.Second}
+	cfg := config.DefaultSink(sink.TypeSyslog)
+	cfg.Name, cfg.Address, cfg.Timeout = "syslog", *addr, config.Duration(2*time.Second)
 	s, err := sink.New(cfg, sink.Deps{Log: log, Hostname: "web1"})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
