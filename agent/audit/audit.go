@@ -184,6 +184,7 @@ func Run(ctx context.Context, o Options) Report {
 		ngxTimeouts = ngx.Timeouts()
 	}
 	r.Checks = append(r.Checks, checks.TimeoutsCheck(ngxTimeouts, apacheTimeouts(apc), ngx != nil || apc != nil))
+	r.Checks = append(r.Checks, checks.LogFormatCheck(ngx, apc))
 
 	r.Checks = append(r.Checks, fpmCheck(ctx, o, &r))
 	return r
