@@ -159,6 +159,7 @@ func Run(ctx context.Context, o Options) Report {
 		}
 	}
 	r.Checks = append(r.Checks, FirewallChecks(in)...)
+	r.Checks = append(r.Checks, checks.BansCheck(in.FW, in.Reason, o.Ranges, o.Ports))
 
 	ngx, ngxErr := nginxconf.Load(o.FS, o.NginxConf)
 	if ngxErr != nil && !errors.Is(ngxErr, fs.ErrNotExist) {
