@@ -1,6 +1,7 @@
 // Package audit runs the one-shot origin audit: listeners, the firewall
-// against Cloudflare's ranges, the TLS certificate, nginx real_ip, proxy
-// timeouts and php-fpm max_children. It gathers inputs through the seams in
+// against Cloudflare's ranges and bans of Cloudflare addresses, the TLS
+// certificate, nginx real_ip, proxy timeouts, access-log formats and
+// php-fpm max_children. It gathers inputs through the seams in
 // Options (so tests inject captured text) and judges them with agent/checks
 // and package firewall; --apply and --revert are in apply.go.
 package audit
