@@ -103,3 +103,35 @@ func TestFindBans(t *testing.T) {
 		})
 	}
 }
+
+// TestFindBansNft: CrowdSec's nftables bouncer keeps its own tables (ip
+// crowdsec, ip6 crowdsec6) with a timeout set and a drop rule, which
+// iptables cannot see. Captured with nft -j list ruleset in a test
+// namespace after creating them as the bouncer does.
+func TestFindBansNft(t *testing.T) {
+	ranges, err := Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nft, err := ParseNft(readTestdata(t, "crowdsec.nft.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := func(fam Family) *Ruleset {
+		rs, _ := ParseIptables([]byte("-P INPUT ACCEPT\n"), fam)
+		return rs
+	}
+	fw := &Firewall{V4: empty(IPv4), V6: empty(IPv6), Nft: nft, Backend: "nf_tables"}
+	scan := FindBans(fw, ranges, []uint16{80, 443})
+	var got []string
+	for _, b := range scan.Bans {
+		got = append(got, b.Table+" "+banText(b))
+	}
+	want := []string{
+		"ip crowdsec ipv4 crowdsec jail= chain=crowdsec-chain set=crowdsec-blacklists dropped [104.16.5.5/32] [80 443]",
+		"ip6 crowdsec6 ipv6 crowdsec jail= chain=crowdsec6-chain set=crowdsec6-blacklists dropped [2606:4700::6810:505/128] [80 443]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(scan.Unknown) > 0 {
+		t.Errorf("bans:\n%s\nwant:\n%s\nunknown %q", strings.Join(got, "\n"), strings.Join(want, "\n"), scan.Unknown)
+	}
+}

@@ -15,7 +15,7 @@ import (
 // the printed fix, run as printed, lets the edge in again and the check
 // passes.
 func TestBansCloudflareEndToEnd(t *testing.T) {
-	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-save", "ipset", "nginx", "curl", "openssl", "go")
+	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-save", "ipset", "nft", "nginx", "curl", "openssl", "go")
 	l := newLab(t)
 	path := "PATH=" + os.Getenv("PATH")
 	ban := func(t *testing.T, doc auditDoc) (status, summary string, fix []string) {
@@ -122,6 +122,49 @@ func TestBansCloudflareEndToEnd(t *testing.T) {
 		doc, _, _ = l.audit([]string{path})
 		if s, sum, _ := ban(t, doc); s != "pass" {
 			t.Errorf("after the fix: %s %s", s, sum)
+		}
+	})
+
+	t.Run("CrowdSec nftables bouncer", func(t *testing.T) {
+		l.t = t
+		// The tables cs-firewall-bouncer (nftables mode) keeps, which
+		// iptables cannot see.
+		nft := exec.Command("ip", "netns", "exec", l.origin, "nft", "-f", "-")
+		nft.Stdin = strings.NewReader(`table ip crowdsec {
+	set crowdsec-blacklists {
+		type ipv4_addr
+		flags timeout
+	}
+	chain crowdsec-chain {
+		type filter hook input priority filter - 10; policy accept;
+		ip saddr @crowdsec-blacklists drop
+	}
+}
+`)
+		if out, err := nft.CombinedOutput(); err != nil {
+			t.Fatalf("nft: %v %s", err, out)
+		}
+		defer exec.Command("ip", "netns", "exec", l.origin, "nft", "delete", "table", "ip", "crowdsec").Run()
+		l.in(l.origin, "nft", "add", "element", "ip", "crowdsec", "crowdsec-blacklists", "{ 173.245.48.10 timeout 4h }")
+		if l.curl(l.edge, "http://173.245.48.1/") {
+			t.Fatal("the banned edge address still reaches nginx")
+		}
+		doc, _, _ := l.audit([]string{path})
+		s, sum, fix := ban(t, doc)
+		if s != "fail" || !strings.Contains(sum, "CrowdSec bans Cloudflare address 173.245.48.10 (nft set crowdsec-blacklists in table ip crowdsec, dropped)") || !strings.Contains(sum, "get 522") {
+			t.Errorf("%s %s", s, sum)
+		}
+		if j := strings.Join(fix, "\n"); !strings.Contains(j, "cscli decisions delete --ip 173.245.48.10") || !strings.Contains(j, "cloudflare-whitelist.yaml") {
+			t.Errorf("fix:\n%s", j)
+		}
+		// What cscli decisions delete makes the bouncer do.
+		l.in(l.origin, "nft", "delete", "element", "ip", "crowdsec", "crowdsec-blacklists", "{ 173.245.48.10 }")
+		if !l.curl(l.edge, "http://173.245.48.1/") {
+			t.Error("the edge still cannot reach nginx after the unban")
+		}
+		doc, _, _ = l.audit([]string{path})
+		if s, sum, _ := ban(t, doc); s != "pass" {
+			t.Errorf("after the unban: %s %s", s, sum)
 		}
 	})
 }

@@ -104,11 +104,13 @@ func banName(b firewall.Ban, addrs []string) string {
 		what = "CrowdSec"
 	}
 	where := "chain " + b.Chain
-	if b.Set != "" {
+	switch {
+	case b.Set != "" && b.Table != "":
+		where = "nft set " + b.Set + " in table " + b.Table
+	case b.Set != "":
 		where = "ipset " + b.Set
-	}
-	if b.Table != "" {
-		where += " (nft table " + b.Table + ")"
+	case b.Table != "":
+		where += " in nft table " + b.Table
 	}
 	return fmt.Sprintf("%s bans Cloudflare address %s (%s, %s)", what, strings.Join(addrs, ", "), where, strings.ToLower(b.Action.String()))
 }
