@@ -176,3 +176,29 @@ func TestEarlyWarningLive(t *testing.T) {
 		t.Errorf("resolved %+v, warning %+v", res, warn)
 	}
 }
+
+// BenchmarkPoolWarningsObserve: every line read passes through observe;
+// the access lines that dominate must cost nothing.
+func BenchmarkPoolWarningsObserve(b *testing.B) {
+	w := newPoolWarnings("web1", DefaultPoolQuiet)
+	line := []byte(`203.0.113.7 - - [22/Nov/2026:17:12:30 +0000] "GET / HTTP/1.1" 200 702 "-" "curl/8.0"`)
+	ev, err := nginx.NewAccess(nginx.Combined(), parsers.Options{})(line)
+	if err != nil {
+		b.Fatal(err)
+	}
+	slow := []byte(`[22-Nov-2026 17:12:32] WARNING: [pool www] child 21153, script '/var/www/report.php' (request: "GET /report.php") executing too slow (1.065748 sec), logging`)
+	fev, err := phpfpm.New(parsers.Options{Location: time.UTC})(slow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	access := correlate.Input{Type: parsers.TypeNginxAccess, Event: ev, Text: line}
+	fpm := correlate.Input{Type: parsers.TypePHPFPM, Event: fev, Text: slow}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%100 == 0 {
+			w.observe(&fpm)
+		} else {
+			w.observe(&access)
+		}
+	}
+}

@@ -166,3 +166,27 @@ func TestFormatVars(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// FuzzLogFormatCheck: log_format text comes from any config the audit
+// reads; the check never panics and names only whole variables.
+func FuzzLogFormatCheck(f *testing.F) {
+	f.Add(OriginAgentFormat)
+	f.Add(`${request_time}$$upstream_status${`)
+	f.Add(`{"rt":"$request_time"}`)
+	f.Fuzz(func(t *testing.T, format string) {
+		for _, v := range formatVars(format) {
+			if v == "" || !strings.Contains(format, v) {
+				t.Fatalf("variable %q not in %q", v, format)
+			}
+			for i := 0; i < len(v); i++ {
+				if !isVarByte(v[i]) {
+					t.Fatalf("variable %q has byte %q", v, v[i])
+				}
+			}
+		}
+		conf := "http {\n    log_format x '" + strings.NewReplacer("'", "", "\\", "").Replace(format) + "';\n    access_log /l x;\n}\n"
+		if c, err := nginxconf.Load(fstest.MapFS{"n.conf": {Data: []byte(conf)}}, "n.conf"); err == nil {
+			_ = LogFormatCheck(c, nil)
+		}
+	})
+}
