@@ -62,6 +62,10 @@ type Options struct {
 	// CloudflareRanges, when set, enable the cloudflare_traffic_stopped
 	// check on the access logs' client addresses.
 	CloudflareRanges []netip.Prefix
+	// PoolQuiet is how long a php-fpm pool must go without "server reached
+	// pm.max_children" before its early warning is resolved; default
+	// DefaultPoolQuiet.
+	PoolQuiet time.Duration
 
 	Correlate     correlate.Config
 	TickInterval  time.Duration // how often the correlator is ticked; default 250ms
@@ -123,7 +127,8 @@ type Agent struct {
 	now     func() time.Time
 	corr    *correlate.Correlator
 	cf      *cfTraffic
-	hold    *ackHold // owned by the loop goroutine
+	hold    *ackHold      // owned by the loop goroutine
+	pools   *poolWarnings // owned by the loop goroutine
 
 	mu       sync.Mutex
 	ready    bool
@@ -206,6 +211,7 @@ func New(opt Options) (*Agent, error) {
 		metrics: newMetrics(opt.Registry),
 		corr:    corr,
 		cf:      newCFTraffic(opt.CloudflareRanges),
+		pools:   newPoolWarnings(opt.Host, opt.PoolQuiet),
 		hold:    newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan),
 		failing: map[string]failingCheck{},
 		updSeq:  map[string]int{},
@@ -226,12 +232,13 @@ func (a *Agent) Reconfigure(opt Options) error {
 	}
 	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
 	fresh.cf.perMin = a.cf.perMin
+	fresh.pools.pools, fresh.pools.done = a.pools.pools, a.pools.done
 	// The correlator keeps its open incident across the reload, so the
 	// lines held for it are handled: commit them, or the new sources would
 	// feed them to it a second time.
 	a.hold.release()
 	*a = Agent{opt: fresh.opt, log: fresh.log, metrics: fresh.metrics, store: fresh.store, now: fresh.now,
-		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, failing: fresh.failing, updSeq: fresh.updSeq}
+		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, pools: fresh.pools, failing: fresh.failing, updSeq: fresh.updSeq}
 	return nil
 }
 
@@ -433,6 +440,9 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 				}
 			}
 			corr.Observe(&it.Input)
+			if f, ok := a.pools.observe(&it.Input); ok {
+				a.emit(ctx, f) // early warning: before any gateway status
+			}
 			if it.Ack != nil {
 				it.Ack()
 			}
@@ -444,6 +454,9 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			}
 			readUpTo = time.Time{}
 			a.emitUpdates(ctx, corr.Tick(at))
+			for _, f := range a.pools.tick(at) {
+				a.emit(ctx, f)
+			}
 			a.hold.tick(now, corr.Idle())
 		case res := <-checkC:
 			if len(a.cf.ranges) > 0 {
@@ -469,7 +482,9 @@ func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
 				a.log.Warn("cannot save the last incident's end; after a restart its evidence may be cited again", "err", err)
 			}
 		}
-		a.emit(ctx, finding.FromIncident(a.opt.Host, u, seq))
+		f := finding.FromIncident(a.opt.Host, u, seq)
+		f.Related = a.pools.related(u.Incident, a.opt.Correlate.Lookback)
+		a.emit(ctx, f)
 	}
 }
 

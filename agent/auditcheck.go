@@ -15,8 +15,9 @@ import (
 
 // AuditCheck repeats the origin audit every Every (minutes, not seconds:
 // it lists the firewall) and reports the checks that make Cloudflare fail
-// before any visitor does: firewall_blocks_cloudflare and
-// tls_certificate_invalid. Listeners are ListenerCheck's (every few
+// before any visitor does: firewall_blocks_cloudflare (a firewall closed
+// to Cloudflare, or fail2ban/CrowdSec banning some of its edge servers)
+// and tls_certificate_invalid. Listeners are ListenerCheck's (every few
 // seconds). With Manage it also keeps the ORIGIN-AGENT-CF chain in sync
 // with the Cloudflare ranges (idempotent: nothing changes when in sync).
 type AuditCheck struct {
@@ -67,7 +68,7 @@ func auditResults(cs []checks.Check) []CheckResult {
 	for _, ch := range cs {
 		var cause correlate.Cause
 		switch {
-		case strings.HasPrefix(ch.ID, "firewall.cloudflare_allowed."):
+		case strings.HasPrefix(ch.ID, "firewall.cloudflare_allowed."), ch.ID == checks.BansID:
 			cause = correlate.CauseFirewallBlocks
 		case ch.ID == "tls.certificate":
 			cause = correlate.CauseTLSInvalid

@@ -15,9 +15,11 @@ func TestAuditResults(t *testing.T) {
 		{ID: "tls.certificate", Status: checks.Fail, Summary: "certificate expired"},
 		{ID: "listener.443", Status: checks.Fail}, // ListenerCheck's, every few seconds
 		{ID: "nginx.real_ip", Status: checks.Skip},
+		{ID: "firewall.bans_cloudflare", Status: checks.Fail, Summary: "fail2ban jail nginx-botsearch bans Cloudflare address 173.245.48.10", Fix: []string{"fail2ban-client set nginx-botsearch unbanip 173.245.48.10"}},
+		{ID: "nginx.log_format", Status: checks.Warn}, // audit-only advice, no finding
 	}
 	got := auditResults(in)
-	if len(got) != 3 {
+	if len(got) != 4 {
 		t.Fatalf("got %+v", got)
 	}
 	if got[0].OK || got[0].Cause != correlate.CauseFirewallBlocks || got[0].Remediation != in[0].Fix[0] {
@@ -28,5 +30,8 @@ func TestAuditResults(t *testing.T) {
 	}
 	if got[2].OK || got[2].Cause != correlate.CauseTLSInvalid || got[2].Remediation == "" {
 		t.Errorf("tls: %+v", got[2])
+	}
+	if got[3].OK || got[3].ID != "firewall.bans_cloudflare" || got[3].Cause != correlate.CauseFirewallBlocks || got[3].Remediation != in[6].Fix[0] {
+		t.Errorf("bans: %+v", got[3])
 	}
 }

@@ -1,6 +1,7 @@
 // Package audit runs the one-shot origin audit: listeners, the firewall
-// against Cloudflare's ranges, the TLS certificate, nginx real_ip, proxy
-// timeouts and php-fpm max_children. It gathers inputs through the seams in
+// against Cloudflare's ranges and bans of Cloudflare addresses, the TLS
+// certificate, nginx real_ip, proxy timeouts, access-log formats and
+// php-fpm max_children. It gathers inputs through the seams in
 // Options (so tests inject captured text) and judges them with agent/checks
 // and package firewall; --apply and --revert are in apply.go.
 package audit
@@ -159,6 +160,7 @@ func Run(ctx context.Context, o Options) Report {
 		}
 	}
 	r.Checks = append(r.Checks, FirewallChecks(in)...)
+	r.Checks = append(r.Checks, checks.BansCheck(in.FW, in.Reason, o.Ranges, o.Ports))
 
 	ngx, ngxErr := nginxconf.Load(o.FS, o.NginxConf)
 	if ngxErr != nil && !errors.Is(ngxErr, fs.ErrNotExist) {
@@ -184,6 +186,7 @@ func Run(ctx context.Context, o Options) Report {
 		ngxTimeouts = ngx.Timeouts()
 	}
 	r.Checks = append(r.Checks, checks.TimeoutsCheck(ngxTimeouts, apacheTimeouts(apc), ngx != nil || apc != nil))
+	r.Checks = append(r.Checks, checks.LogFormatCheck(ngx, apc))
 
 	r.Checks = append(r.Checks, fpmCheck(ctx, o, &r))
 	return r

@@ -33,8 +33,10 @@ func TestApacheTimeouts(t *testing.T) {
 			[]string{"ProxyTimeout 1m30s main server"}, checks.Pass},
 		{"a vhost's own Timeout before the main one", "Timeout 30\n<VirtualHost *:80>\nServerName a.test\nTimeout 600\n" + fpm + "</VirtualHost>\n",
 			[]string{"Timeout 10m0s apache2.conf:2"}, checks.Warn},
-		{"the main ProxyTimeout before a vhost's Timeout", "ProxyTimeout 100\n<VirtualHost *:80>\nServerName a.test\nTimeout 600\n" + fpm + "</VirtualHost>\n",
-			[]string{"ProxyTimeout 1m40s main server"}, checks.Pass},
+		{"the main ProxyTimeout before a vhost's Timeout", "ProxyTimeout 95\n<VirtualHost *:80>\nServerName a.test\nTimeout 600\n" + fpm + "</VirtualHost>\n",
+			[]string{"ProxyTimeout 1m35s main server"}, checks.Pass},
+		{"ProxyTimeout of Cloudflare's 100 s", "ProxyTimeout 100\n" + fpm,
+			[]string{"ProxyTimeout 1m40s main server"}, checks.Warn},
 		{"ProxyPass timeout= covers its own proxy", "Timeout 300\n<VirtualHost *:80>\nProxyPass /app http://127.0.0.1:8080/ timeout=200\n</VirtualHost>\n",
 			[]string{"ProxyPass timeout= 3m20s apache2.conf:3"}, checks.Warn},
 		{"no timeout set: Apache's default 60 s", fpm, nil, checks.Pass},
@@ -57,7 +59,7 @@ func TestApacheTimeouts(t *testing.T) {
 			if c.Status != tt.status {
 				t.Errorf("check %s (%s), want %s", c.Status, c.Summary, tt.status)
 			}
-			if c.Status == checks.Warn && strings.HasPrefix(tt.want[0], "Timeout ") && !strings.Contains(strings.Join(c.Fix, "\n"), "add ProxyTimeout 120") {
+			if c.Status == checks.Warn && strings.HasPrefix(tt.want[0], "Timeout ") && !strings.Contains(strings.Join(c.Fix, "\n"), "add ProxyTimeout 90") {
 				t.Errorf("fix for a Timeout should add ProxyTimeout, not shorten every I/O wait: %q", c.Fix)
 			}
 		})

@@ -117,7 +117,12 @@ func TestTimeoutsCheck(t *testing.T) {
 		summary string
 	}{
 		{"defaults", nil, nil, true, Pass, "the defaults (nginx 60 s, Apache Timeout 60 s)"},
-		{"120s is fine", []nginxconf.Timeout{to("fastcgi_read_timeout", "120s"), to("proxy_connect_timeout", "300s")}, nil, true, Pass, "all 1 read timeouts"},
+		{"90s is fine", []nginxconf.Timeout{to("fastcgi_read_timeout", "90s"), to("proxy_connect_timeout", "300s")}, nil, true, Pass, "all 1 read timeouts"},
+		{"99s is fine", []nginxconf.Timeout{to("fastcgi_read_timeout", "99s")}, nil, true, Pass, "all 1 read timeouts are below Cloudflare's 100 s"},
+		// Cloudflare's timer started when it sent the request, before
+		// nginx's: at exactly 100 s Cloudflare wins the race.
+		{"100s races Cloudflare", []nginxconf.Timeout{to("fastcgi_read_timeout", "100s")}, nil, true, Warn, "fastcgi_read_timeout 1m40s"},
+		{"120s (the old advice) is too long", []nginxconf.Timeout{to("proxy_read_timeout", "120s")}, nil, true, Warn, "Cloudflare gives up first and shows visitors 524"},
 		{"5 minutes", []nginxconf.Timeout{to("proxy_read_timeout", "5m")}, nil, true, Warn, "proxy_read_timeout 5m0s (/etc/nginx/sites-enabled/app:12)"},
 		{"apache", nil, []ServerTimeout{{Name: "ProxyTimeout", Value: 600 * time.Second, Where: "/etc/apache2/apache2.conf:3", Software: "apache"}}, true, Warn, "ProxyTimeout 10m0s"},
 		{"no config", nil, nil, false, Skip, "no nginx or apache"},

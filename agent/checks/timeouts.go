@@ -9,8 +9,15 @@ import (
 )
 
 // CloudflareTimeout is how long Cloudflare waits for the origin's response
-// headers before it answers 524 (the default proxy read timeout).
-const CloudflareTimeout = 120 * time.Second
+// headers before it answers 524: its proxy read timeout, 100 s on every plan
+// but Enterprise (developers.cloudflare.com/fundamentals/reference/
+// connection-limits; FACTS.md).
+const CloudflareTimeout = 100 * time.Second
+
+// SuggestedReadTimeout is what the fix proposes: below CloudflareTimeout
+// with room for the connect and send that Cloudflare's timer also covers,
+// so that nginx times out first and answers (and logs) a 504 itself.
+const SuggestedReadTimeout = 90 * time.Second
 
 // ServerTimeout is one web server timeout setting, for sources other than
 // nginxconf (Apache Timeout / ProxyTimeout).
@@ -21,10 +28,13 @@ type ServerTimeout struct {
 	Software string        `json:"software"`
 }
 
-// TimeoutsCheck compares upstream read timeouts with Cloudflare's 120 s: a
-// longer one is pointless, because Cloudflare has answered 524 by then and
-// the origin keeps working for nobody (warn). Connect and send timeouts are
-// not compared. No configuration at all skips.
+// TimeoutsCheck compares upstream read timeouts with Cloudflare's 100 s: at
+// 100 s or more Cloudflare gives up first (its timer started earlier, when it
+// sent the request) and shows visitors 524, nginx logs the request as 499
+// and at the default error_log level says nothing, and the origin keeps
+// working for nobody (warn). Shorter, nginx answers 504 itself, which
+// Cloudflare passes on and which the agent can explain. Connect and send
+// timeouts are not compared. No configuration at all skips.
 func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig bool) Check {
 	c := newCheck("nginx.proxy_timeouts")
 	if !haveConfig {
@@ -46,16 +56,16 @@ func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig 
 	var long []string
 	var fix []string
 	for _, t := range all {
-		if t.Value > CloudflareTimeout {
+		if t.Value >= CloudflareTimeout {
 			long = append(long, fmt.Sprintf("%s %s (%s)", t.Name, t.Value, t.Where))
 			if t.Software == "nginx" {
-				fix = append(fix, fmt.Sprintf("# %s: set %s 120s; (or less), then nginx -t && systemctl reload nginx", t.Where, t.Name))
+				fix = append(fix, fmt.Sprintf("# %s: set %s %ds; (below Cloudflare's 100 s), then nginx -t && systemctl reload nginx", t.Where, t.Name, int(SuggestedReadTimeout.Seconds())))
 			} else if t.Name == "Timeout" {
 				// Timeout also bounds every read and write: cap only
 				// what waits for the backend.
-				fix = append(fix, fmt.Sprintf("# %s: add ProxyTimeout 120 (or less; Timeout bounds proxied requests while ProxyTimeout is unset), then apachectl configtest && systemctl reload apache2", t.Where))
+				fix = append(fix, fmt.Sprintf("# %s: add ProxyTimeout %d (below Cloudflare's 100 s; Timeout bounds proxied requests while ProxyTimeout is unset), then apachectl configtest && systemctl reload apache2", t.Where, int(SuggestedReadTimeout.Seconds())))
 			} else {
-				fix = append(fix, fmt.Sprintf("# %s: set %s 120 (or less), then apachectl configtest && systemctl reload apache2", t.Where, t.Name))
+				fix = append(fix, fmt.Sprintf("# %s: set %s %d (below Cloudflare's 100 s), then apachectl configtest && systemctl reload apache2", t.Where, t.Name, int(SuggestedReadTimeout.Seconds())))
 			}
 		}
 	}
@@ -70,19 +80,20 @@ func TimeoutsCheck(nginx []nginxconf.Timeout, other []ServerTimeout, haveConfig 
 	}
 	if len(long) > 0 {
 		c.Status = Warn
-		verb := "exceeds"
+		verb := "reaches"
 		if len(long) > 1 {
-			verb = "exceed"
+			verb = "reach"
 		}
-		c.Summary = fmt.Sprintf("%s %s Cloudflare's 120 s: Cloudflare answers 524 first, the origin keeps working for nobody", strings.Join(long, ", "), verb)
+		c.Summary = fmt.Sprintf("%s %s Cloudflare's 100 s proxy read timeout: Cloudflare gives up first and shows visitors 524 while the origin keeps working for nobody "+
+			"(nginx logs those requests as 499, with no error line)", strings.Join(long, ", "), verb)
 		c.Fix = fix
 		return c
 	}
 	c.Status = Pass
 	if len(all) == 0 {
-		c.Summary = "no proxy read timeout set: the defaults (nginx 60 s, Apache Timeout 60 s) are within Cloudflare's 120 s"
+		c.Summary = "no proxy read timeout set: the defaults (nginx 60 s, Apache Timeout 60 s) are below Cloudflare's 100 s"
 	} else {
-		c.Summary = fmt.Sprintf("all %d read timeouts are within Cloudflare's 120 s", len(all))
+		c.Summary = fmt.Sprintf("all %d read timeouts are below Cloudflare's 100 s: the web server answers 504 itself, before Cloudflare's 524", len(all))
 	}
 	return c
 }

@@ -274,7 +274,7 @@ func upstreamTimeoutRule(c *Correlator, inc *incident) verdict {
 		s = fmt.Sprintf("%s did not answer within the proxy read timeout (%s running slow): %s", what, script, statusPhrase(inc))
 		find = fmt.Sprintf("Make %s faster: php-fpm logged it executing too slow %d time(s) (its stack is in the pool's slowlog)", script, n)
 	}
-	fix := find + "; if the requests are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 120 s limit (524)."
+	fix := find + "; if the requests are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 100 s proxy read timeout (beyond it visitors get 524)."
 	ev := append(pick(a, parsers.SigUpstreamTimedOut, parsers.SigApacheTimeout), pickSlow(a)...)
 	return verdict{CauseUpstreamTimeout, conf, s, fix, ev}
 }
@@ -370,7 +370,7 @@ func workerDied(c *Correlator, inc *incident, scale float64) (verdict, bool) {
 		}
 		s := fmt.Sprintf("php-fpm terminated %d request(s) that hit %s; %s", termN, limit, statusPhrase(inc))
 		fix := "Make the slow scripts faster (see the script named in php-fpm's log, enable slowlog), or raise `request_terminate_timeout` in the pool config " +
-			"(keep it below nginx's fastcgi_read_timeout and Cloudflare's 120 s); `max_execution_time` does not cover time spent outside PHP."
+			"(keep it below nginx's fastcgi_read_timeout and Cloudflare's 100 s); `max_execution_time` does not cover time spent outside PHP."
 		ev := append(pick(a, parsers.SigFPMExecTimeout), pickExit(a, 15, 9)...)
 		return verdict{CauseRequestTerminated, 0.9 * scale, s, fix, ev}, true
 	case crashN > 0:

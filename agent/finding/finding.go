@@ -71,6 +71,10 @@ type Finding struct {
 	// Context is the host's state when the finding was made (memory, load,
 	// pressure), when known.
 	Context json.RawMessage `json:"context,omitempty"`
+	// Related are the ids of findings this one may follow from: an
+	// incident lists the php_fpm_pool_saturated early warnings of pools
+	// that were saturated shortly before or during it.
+	Related []string `json:"related,omitempty"`
 }
 
 // MarshalJSON writes the finding with its message filled in, so every

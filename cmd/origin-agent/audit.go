@@ -35,7 +35,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fset.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: origin-agent audit [flags]\n\n"+
 			"Checks what makes Cloudflare fail before visitors see it: listeners, the firewall\n"+
-			"against Cloudflare's ranges, the TLS certificate, nginx real_ip, proxy timeouts and\n"+
+			"against Cloudflare's ranges, bans of Cloudflare addresses (fail2ban, CrowdSec), the TLS\n"+
+			"certificate, nginx real_ip, proxy timeouts (vs Cloudflare's 100 s), access log formats and\n"+
 			"php-fpm max_children. Exit 0: nothing failed, 1: a check failed, 2: could not run.\n\nFlags:\n")
 		fset.PrintDefaults()
 	}

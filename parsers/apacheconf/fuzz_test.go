@@ -50,7 +50,7 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 		// A negative (wrapped) timeout would pass the audit's comparison
-		// with Cloudflare's 120 s.
+		// with Cloudflare's 100 s.
 		for _, s := range append([]*Server{c.Main}, c.VHosts...) {
 			if s.Timeout < 0 || s.ProxyTimeout < 0 {
 				t.Fatalf("negative timeout %v / %v", s.Timeout, s.ProxyTimeout)

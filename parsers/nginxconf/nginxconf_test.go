@@ -299,7 +299,7 @@ func FuzzTokenize(f *testing.F) {
 
 // FuzzParseTime: nginx time values come from any config the audit reads.
 // An accepted value is never negative (a wrapped sum would pass the audit's
-// comparison with Cloudflare's 120 s), and a rejected one says which.
+// comparison with Cloudflare's 100 s), and a rejected one says which.
 func FuzzParseTime(f *testing.F) {
 	for _, s := range []string{"60", "60s", "1h 30m", "500ms", "1y 1M 1w 1d 1h 1m 1s 1ms", "292y 11M", "2147483648"} {
 		f.Add(s)

@@ -8,7 +8,7 @@ import (
 )
 
 // timeoutDirectives are the upstream timeouts the audit compares with
-// Cloudflare's (100-120 s read, 19 s connect).
+// Cloudflare's (100 s proxy read timeout, 15 s TCP connect).
 var timeoutDirectives = map[string]bool{
 	"proxy_read_timeout": true, "fastcgi_read_timeout": true, "uwsgi_read_timeout": true,
 	"proxy_connect_timeout": true, "fastcgi_connect_timeout": true, "uwsgi_connect_timeout": true,
