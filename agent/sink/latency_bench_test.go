@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
+
+	"github.com/origin-agent/origin-agent/internal/receivers"
 )
 
 // BenchmarkDeliveryLatencyRsyslog measures the time from spool Append to the
@@ -16,10 +18,10 @@ import (
 // over TCP) with the default batch_wait (200 ms), findings arriving every
 // 5 ms; it reports p50 and p99 and checks rsyslog wrote them all.
 func BenchmarkDeliveryLatencyRsyslog(b *testing.B) {
-	needRsyslog(b)
+	receivers.RequireRsyslog(b, false)
 	dir := b.TempDir()
 	port := freePort(b)
-	rs := newRsyslog(b, dir, "", fmt.Sprintf(`module(load="imtcp")
+	rs := receivers.StartRsyslog(b, dir, "", fmt.Sprintf(`module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port))
 	cfg := def(Config{Type: TypeSyslog, Name: "bench", Address: fmt.Sprintf("tcp://127.0.0.1:%d", port)})
 	s, err := New(cfg, Deps{})

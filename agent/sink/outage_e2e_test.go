@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
+
+	"github.com/origin-agent/origin-agent/internal/receivers"
 )
 
 // producer is one run of internal/spoolsend, started by the test.
@@ -65,7 +67,7 @@ func (p *producer) Appended() []string {
 // issue's full 60 s: ORIGIN_AGENT_OUTAGE=60s). Backoff is capped at 1 s in
 // the helper so the test does not wait for the 30 s production cap.
 func TestOutageE2E(t *testing.T) {
-	needRsyslog(t)
+	receivers.RequireRsyslog(t, false)
 	if testing.Short() {
 		t.Skip("outage test takes ~20 s")
 	}
@@ -85,7 +87,7 @@ func TestOutageE2E(t *testing.T) {
 		t.Fatalf("build spoolsend: %v", err)
 	}
 	port := freePort(t)
-	rs := newRsyslog(t, dir, "", fmt.Sprintf(`module(load="imtcp")
+	rs := receivers.StartRsyslog(t, dir, "", fmt.Sprintf(`module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port))
 	spoolDir := filepath.Join(dir, "spool")
 	addr := fmt.Sprintf("tcp://127.0.0.1:%d", port)

@@ -7,42 +7,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// rsyslog is a real rsyslogd started by a test on loopback. Everything it
-// receives is written to Out with rsyslog's own RFC 5424 properties:
-// msgid|structured-data|app-name|hostname|msg.
-type rsyslog struct {
-	t       testing.TB
-	dir     string
-	conf    string
-	pidfile string
-	Out     string
-	cmd     *exec.Cmd
-}
-
-const rsyslogTemplate = `template(name="t" type="string" string="%msgid%|%structured-data%|%app-name%|%hostname%|%msg%\n")`
-
-// needRsyslog skips without rsyslogd unless ORIGIN_AGENT_E2E=1.
-func needRsyslog(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat("/usr/sbin/rsyslogd"); err != nil {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but rsyslogd is missing: %v", err)
-		}
-		t.Skip("rsyslogd not installed (apt-get install rsyslog rsyslog-gnutls); set ORIGIN_AGENT_E2E=1 to make this fail")
-	}
-}
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -52,87 +23,6 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// newRsyslog writes a config whose inputs are given (rsyslog RainerScript
-// lines, ruleset "r") and starts rsyslogd.
-func newRsyslog(t testing.TB, dir, globals, inputs string) *rsyslog {
-	t.Helper()
-	r := &rsyslog{t: t, dir: dir, conf: filepath.Join(dir, "rsyslog.conf"), pidfile: filepath.Join(dir, "rsyslog.pid"), Out: filepath.Join(dir, "out.log")}
-	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k" %s)
-%s
-ruleset(name="r") { action(type="omfile" file=%q template="t" flushOnTXEnd="on" asyncWriting="off") }
-%s
-`, dir, globals, rsyslogTemplate, r.Out, inputs)
-	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.Start()
-	t.Cleanup(r.Stop)
-	return r
-}
-
-// Start runs rsyslogd and waits until the ports in its config accept.
-func (r *rsyslog) Start() {
-	r.t.Helper()
-	cmd := exec.Command("/usr/sbin/rsyslogd", "-n", "-f", r.conf, "-i", r.pidfile)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("start rsyslogd: %v", err)
-	}
-	r.cmd = cmd
-	// rsyslog writes its pid file once its inputs are up.
-	for i := 0; i < 500; i++ {
-		if b, err := os.ReadFile(r.pidfile); err == nil && strings.TrimSpace(string(b)) == fmt.Sprint(cmd.Process.Pid) {
-			time.Sleep(100 * time.Millisecond)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	r.t.Fatalf("rsyslogd did not start (config %s)", r.conf)
-}
-
-// Stop terminates the rsyslogd this test started, by its PID.
-func (r *rsyslog) Stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-done
-	}
-	r.cmd = nil
-	os.Remove(r.pidfile)
-}
-
-// Lines returns what rsyslog wrote so far.
-func (r *rsyslog) Lines() []string {
-	b, err := os.ReadFile(r.Out)
-	if err != nil {
-		return nil
-	}
-	s := strings.TrimRight(string(b), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
-// WaitLines waits until rsyslog wrote at least n lines.
-func (r *rsyslog) WaitLines(n int, timeout time.Duration) []string {
-	deadline := time.Now().Add(timeout)
-	for {
-		ls := r.Lines()
-		if len(ls) >= n || time.Now().After(deadline) {
-			return ls
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // testPKI makes a CA, a server certificate for 127.0.0.1/"syslog.test" and a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
+	"github.com/origin-agent/origin-agent/internal/receivers"
 )
 
 // TestSyslogE2E sends findings over UDP, TCP and TLS (client certificate,
@@ -16,7 +17,7 @@ import (
 // rsyslog's own RFC 5424 properties, that every finding arrived with header,
 // structured data and JSON message intact.
 func TestSyslogE2E(t *testing.T) {
-	needRsyslog(t)
+	receivers.RequireRsyslog(t, false)
 	for _, transport := range []string{"udp", "tcp", "tls"} {
 		t.Run(transport, func(t *testing.T) {
 			dir := t.TempDir()
@@ -31,6 +32,7 @@ input(type="imudp" address="127.0.0.1" port="%d" ruleset="r")`, port)
 				inputs = fmt.Sprintf(`module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port)
 			case "tls":
+				receivers.RequireRsyslog(t, true)
 				pki := newTestPKI(t, dir)
 				globals = fmt.Sprintf(`defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q`,
 					pki.CA, pki.ServerCert, pki.ServerKey)
@@ -38,7 +40,7 @@ input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port)
 input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")`, port)
 				cfg.CAFile, cfg.CertFile, cfg.KeyFile, cfg.ServerName = pki.CA, pki.ClientCert, pki.ClientKey, "syslog.test"
 			}
-			rs := newRsyslog(t, dir, globals, inputs)
+			rs := receivers.StartRsyslog(t, dir, globals, inputs)
 			s, err := New(cfg, Deps{Hostname: "fallback-host"})
 			if err != nil {
 				t.Fatal(err)

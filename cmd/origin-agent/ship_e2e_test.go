@@ -22,94 +22,8 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
+	"github.com/origin-agent/origin-agent/internal/receivers"
 )
-
-// shipRsyslog is a real rsyslogd with one imtcp input on loopback. Every
-// message it receives is written to Out through rsyslog's own RFC 5424
-// property template: msgid|structured-data|app-name|hostname|msg.
-type shipRsyslog struct {
-	t               testing.TB
-	conf, pidf, Out string
-	cmd             *exec.Cmd
-}
-
-func shipNeedRsyslog(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat("/usr/sbin/rsyslogd"); err != nil {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but rsyslogd is missing: %v", err)
-		}
-		t.Skip("rsyslogd not installed (apt-get install rsyslog); set ORIGIN_AGENT_E2E=1 to make this fail instead")
-	}
-}
-
-func startShipRsyslog(t testing.TB, dir string, port int) *shipRsyslog {
-	t.Helper()
-	r := &shipRsyslog{t: t, conf: filepath.Join(dir, "rsyslog.conf"), pidf: filepath.Join(dir, "rsyslog.pid"), Out: filepath.Join(dir, "rsyslog-out.log")}
-	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
-template(name="t" type="string" string="%%msgid%%|%%structured-data%%|%%app-name%%|%%hostname%%|%%msg%%\n")
-module(load="imtcp")
-ruleset(name="r") { action(type="omfile" file=%q template="t" flushOnTXEnd="on" asyncWriting="off") }
-input(type="imtcp" address="127.0.0.1" port="%d" ruleset="r")
-`, dir, r.Out, port)
-	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.Start()
-	t.Cleanup(r.Stop)
-	return r
-}
-
-// Start runs rsyslogd and returns once it wrote its pid file (its inputs
-// are up by then).
-func (r *shipRsyslog) Start() {
-	r.t.Helper()
-	cmd := exec.Command("/usr/sbin/rsyslogd", "-n", "-f", r.conf, "-i", r.pidf)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("start rsyslogd: %v", err)
-	}
-	r.cmd = cmd
-	for range 500 {
-		if b, err := os.ReadFile(r.pidf); err == nil && strings.TrimSpace(string(b)) == fmt.Sprint(cmd.Process.Pid) {
-			time.Sleep(100 * time.Millisecond)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	r.t.Fatalf("rsyslogd did not start (config %s)", r.conf)
-}
-
-// Stop terminates the rsyslogd this test started, by its PID.
-func (r *shipRsyslog) Stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-done
-	}
-	r.cmd = nil
-	os.Remove(r.pidf)
-}
-
-// Lines returns what rsyslog wrote so far.
-func (r *shipRsyslog) Lines() []string {
-	b, err := os.ReadFile(r.Out)
-	if err != nil {
-		return nil
-	}
-	s := strings.TrimRight(string(b), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
 
 // shipReceived is one message as rsyslog parsed it.
 type shipReceived struct {
@@ -139,7 +53,7 @@ func shipWantSD(f finding.Finding) string {
 // finding per incident to a real rsyslog, which parses each as RFC 5424
 // with the structured data intact; evidence is redacted by default.
 func TestAnalyzeShipRsyslogE2E(t *testing.T) {
-	shipNeedRsyslog(t)
+	receivers.RequireRsyslog(t, false)
 	var js, errb bytes.Buffer
 	if code := run(context.Background(), []string{"analyze", "--format", "json", "../../examples"}, &js, &errb); code != exitOK {
 		t.Fatalf("analyze: exit %d: %s", code, errb.String())
@@ -162,7 +76,7 @@ func TestAnalyzeShipRsyslogE2E(t *testing.T) {
 
 	dir := t.TempDir()
 	port := shipPort(t)
-	rs := startShipRsyslog(t, dir, port)
+	rs := receivers.StartRsyslogTCP(t, dir, port)
 	cfg := writeShipConfig(t, dir, port)
 	var out bytes.Buffer
 	errb.Reset()
@@ -348,7 +262,7 @@ func shipEmitted(t *testing.T, path string) []finding.Finding {
 // The outage lasts 60 s (the issue's figure) under ORIGIN_AGENT_E2E=1, 15 s
 // otherwise; ORIGIN_AGENT_OUTAGE=DURATION overrides both.
 func TestShipOutageE2E(t *testing.T) {
-	shipNeedRsyslog(t)
+	receivers.RequireRsyslog(t, false)
 	if testing.Short() {
 		t.Skip("the outage test runs for 30-90 s")
 	}
@@ -384,7 +298,7 @@ func TestShipOutageE2E(t *testing.T) {
 	defer held.Close()
 
 	port := shipPort(t)
-	rs := startShipRsyslog(t, dir, port)
+	rs := receivers.StartRsyslogTCP(t, dir, port)
 	accessPath, errorPath, findingsPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "error.log"), filepath.Join(dir, "findings.jsonl")
 	open := func(p string) *os.File {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -3,8 +3,8 @@
 // (Debian's prometheus-alertmanager) and VictoriaLogs (built from its Go
 // module). Each runs on a free loopback port with its own config and
 // storage under the test's temporary directory, and is stopped by its PID
-// when the test ends. Without the receiver a test skips, unless
-// ORIGIN_AGENT_E2E=1 (CI), where that is a failure.
+// when the test ends; rsyslog likewise. Without the receiver a test skips,
+// unless ORIGIN_AGENT_E2E=1 (CI), where that is a failure (testenv).
 package receivers
 
 import (
@@ -17,23 +17,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // AlertmanagerBin is Debian's prometheus-alertmanager.
 const AlertmanagerBin = "/usr/bin/prometheus-alertmanager"
-
-// Require skips t when path does not exist (a failure under
-// ORIGIN_AGENT_E2E=1), naming the package that provides it.
-func Require(t testing.TB, path, pkg string) {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return
-	}
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1 but %s is missing (%s)", path, pkg)
-	}
-	t.Skipf("%s not installed (%s); set ORIGIN_AGENT_E2E=1 to make this fail", path, pkg)
-}
 
 // FreeAddr returns a loopback host:port nobody listens on right now.
 func FreeAddr(t testing.TB) string {
@@ -89,7 +78,7 @@ func start(t testing.TB, name, dir, base, ready string, cmd *exec.Cmd) {
 // clustering) and returns its base URL, http://127.0.0.1:PORT.
 func StartAlertmanager(t testing.TB) string {
 	t.Helper()
-	Require(t, AlertmanagerBin, "apt-get install prometheus-alertmanager")
+	testenv.Require(t, testenv.File(AlertmanagerBin, "prometheus-alertmanager"))
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(conf, []byte("route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n"), 0o600); err != nil {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // VictoriaLogsModule is the VictoriaLogs server the tests build from its Go
@@ -43,8 +45,9 @@ func VictoriaLogsBinary(t testing.TB) string {
 		return bin
 	}
 	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		Require(t, bin, "built from "+VictoriaLogsModule+" with go install")
+	if err != nil || (testing.Short() && !testenv.E2E()) {
+		// No go command, or -short: building it takes a minute or more.
+		testenv.Require(t, testenv.Need{What: bin, Hint: "go install " + VictoriaLogsModule + " (not built in -short)"})
 	}
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		t.Fatal(err)

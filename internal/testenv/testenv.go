@@ -1,0 +1,83 @@
+// Package testenv says whether a test can run here: root, commands, files,
+// modules. A test that needs what the machine lacks is skipped with the
+// reason and what to install — except under ORIGIN_AGENT_E2E=1 (CI, after
+// .ci/run installed everything), where the same lack is a failure, so that
+// end-to-end tests never pass by skipping there.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// E2E reports whether end-to-end tests must run (ORIGIN_AGENT_E2E=1).
+func E2E() bool { return os.Getenv("ORIGIN_AGENT_E2E") == "1" }
+
+// Need is one requirement: OK says whether it is met, What names it and
+// Hint says how to meet it.
+type Need struct {
+	OK   bool
+	What string
+	Hint string
+}
+
+// Root is the requirement to run as root.
+func Root() Need {
+	return Need{OK: os.Geteuid() == 0, What: "root", Hint: "run as root"}
+}
+
+// Command requires an executable on PATH (or at an absolute path).
+func Command(name, pkg string) Need {
+	var err error
+	if filepath.IsAbs(name) {
+		_, err = os.Stat(name)
+	} else {
+		_, err = exec.LookPath(name)
+	}
+	return Need{OK: err == nil, What: name, Hint: "apt-get install " + pkg}
+}
+
+// File requires a file (a module, a library, a device).
+func File(path, pkg string) Need {
+	_, err := os.Stat(path)
+	return Need{OK: err == nil, What: path, Hint: "apt-get install " + pkg}
+}
+
+// Require skips t unless every need is met; under ORIGIN_AGENT_E2E=1 it
+// fails instead. The message lists all that is missing at once.
+func Require(t testing.TB, needs ...Need) {
+	t.Helper()
+	var missing, hints []string
+	for _, n := range needs {
+		if n.OK {
+			continue
+		}
+		missing = append(missing, n.What)
+		if n.Hint != "" && !contains(hints, n.Hint) {
+			hints = append(hints, n.Hint)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "needs " + strings.Join(missing, ", ")
+	if len(hints) > 0 {
+		msg += " (" + strings.Join(hints, "; ") + ")"
+	}
+	if E2E() {
+		t.Fatalf("ORIGIN_AGENT_E2E=1 but this test %s", msg)
+	}
+	t.Skipf("%s; set ORIGIN_AGENT_E2E=1 to make this a failure", msg)
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
