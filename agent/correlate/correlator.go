@@ -75,7 +75,7 @@ func New(cfg Config) *Correlator {
 	if cfg.SplitRun <= 0 {
 		cfg.SplitRun = DefaultConfig().SplitRun
 	}
-	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: secondCounter{m: map[int64]int{}}}
+	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: newSecondCounter(cfg.Gap + cfg.Settle + 2*time.Minute)}
 }
 
 // signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
@@ -136,7 +136,11 @@ func (c *Correlator) Observe(in *Input) {
 	}
 
 	if ev.Kind == parsers.KindAccess {
-		c.perSec.add(t)
+		var from, seal time.Time
+		if c.cur != nil {
+			from, seal = c.cur.start, c.cur.last
+		}
+		c.perSec.add(t, from, seal)
 		if ev.IsGateway() {
 			c.addPending(c.gatewayOf(in, t))
 		}
@@ -472,48 +476,4 @@ func pathOf(uri, request []byte) string {
 		p = p[:200]
 	}
 	return string(p)
-}
-
-// secondCounter counts access lines per second. Log time mostly moves
-// forward, so the common case is an increment of the last slot; the rare
-// line from the past (up to the pruned floor) lands in the map.
-type secondCounter struct {
-	m       map[int64]int
-	lastSec int64
-	lastN   int
-}
-
-func (s *secondCounter) add(t time.Time) {
-	sec := t.Unix()
-	if sec == s.lastSec {
-		s.lastN++
-		return
-	}
-	s.flush()
-	s.lastSec, s.lastN = sec, 1
-}
-
-func (s *secondCounter) flush() {
-	if s.lastN > 0 {
-		s.m[s.lastSec] += s.lastN
-		s.lastN = 0
-	}
-}
-
-func (s *secondCounter) sum(from, to time.Time) int {
-	s.flush()
-	n := 0
-	for sec := from.Unix(); sec <= to.Unix(); sec++ {
-		n += s.m[sec]
-	}
-	return n
-}
-
-func (s *secondCounter) prune(before time.Time) {
-	b := before.Unix()
-	for k := range s.m {
-		if k < b {
-			delete(s.m, k)
-		}
-	}
 }
