@@ -474,7 +474,7 @@ func (s *stream) advance() bool {
 			return false
 		}
 		if err != nil {
-			s.rep.Error = err.Error()
+			s.rep.Error = fmt.Sprintf("after line %d: %v", s.lr.n, err)
 			s.log("%s: read error after line %d: %v", s.in.name, s.lr.n, err)
 			return false
 		}

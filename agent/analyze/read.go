@@ -83,10 +83,7 @@ func (lr *lineReader) produce(src io.Reader) {
 		case <-lr.stop:
 			return
 		}
-		n, err := io.ReadFull(src, buf[:cap(buf)])
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		n, err := readFull(src, buf[:cap(buf)])
 		c := chunk{buf: buf[:n], err: err}
 		select {
 		case lr.chunks <- c:
@@ -97,6 +94,30 @@ func (lr *lineReader) produce(src io.Reader) {
 			return
 		}
 	}
+}
+
+// ErrTruncated marks a compressed file that ends before its end: a .gz
+// cut short by a full disk, a copy interrupted, a rotation compressing
+// while the file was copied. The lines before the cut are read.
+var ErrTruncated = errors.New("truncated: the compressed data ends early (the lines before the cut were read)")
+
+// readFull fills buf from src like io.ReadFull, except that only a clean
+// io.EOF ends the input: io.ReadFull turns a short read before EOF into
+// io.ErrUnexpectedEOF, which is also how compress/gzip reports a stream
+// cut short, and the two must not be confused.
+func readFull(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = ErrTruncated
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Close stops the reader goroutine and closes the file.
@@ -202,6 +223,9 @@ func sample(path string, n int) ([][]byte, error) {
 		l, err := lr.next()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, ErrTruncated) && len(out) > 0 {
+			break // the stream reads up to the cut again, and reports it
 		}
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", path, err)

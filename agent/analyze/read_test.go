@@ -3,6 +3,8 @@ package analyze
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -75,5 +77,47 @@ func TestBadGzip(t *testing.T) {
 	os.WriteFile(p, []byte("not gzip at all\n"), 0o644)
 	if _, err := openLines(p); err == nil || !strings.Contains(err.Error(), "x.log.gz") {
 		t.Fatalf("want an error naming the file, got %v", err)
+	}
+}
+
+// TestTruncatedGzip: a .gz cut short is not read as complete. The lines
+// before the cut count, and the file's report says where it ended and why.
+func TestTruncatedGzip(t *testing.T) {
+	dir := t.TempDir()
+	var plain bytes.Buffer
+	const n = 20000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&plain, "198.51.100.%d - - [20/Nov/2026:10:%02d:%02d +0000] \"GET /p/%d HTTP/1.1\" 200 512 \"-\" \"curl/8.4.0\"\n", i%250, i/60%60, i%60, i)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain.Bytes())
+	zw.Close()
+	p := filepath.Join(dir, "access.log.2.gz")
+	if err := os.WriteFile(p, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Args: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Cases[0].Files[0]
+	if f.Lines == 0 || f.Lines >= n || f.Parsed < f.Lines-1 {
+		t.Errorf("read %d lines (%d parsed) of a file cut in half of %d", f.Lines, f.Parsed, n)
+	}
+	if !strings.Contains(f.Error, "truncated") || !strings.Contains(f.Error, fmt.Sprintf("after line %d", f.Lines)) {
+		t.Errorf("file error %q, want where and why it ended", f.Error)
+	}
+
+	// Whole, the same file reads without error.
+	if err := os.WriteFile(p, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Run(context.Background(), Options{Args: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Cases[0].Files[0]; f.Lines != n || f.Error != "" {
+		t.Errorf("whole file: %d lines, error %q", f.Lines, f.Error)
 	}
 }
