@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -126,6 +125,7 @@ type fileSet struct {
 	name    string
 	inputs  []*input
 	ignored []string
+	notes   []string // what the directory walk skipped, and why
 }
 
 // collect expands the arguments into cases. Explicit files must exist and
@@ -154,6 +154,7 @@ func collect(args []string) ([]*fileSet, error) {
 		if len(sub) == 1 && sub[0].name == "" {
 			main.inputs = append(main.inputs, sub[0].inputs...)
 			main.ignored = append(main.ignored, sub[0].ignored...)
+			main.notes = append(main.notes, sub[0].notes...)
 			continue
 		}
 		sets = append(sets, sub...)
@@ -175,14 +176,22 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	var topFiles, subdirs []string
+	top := newWalker()
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if e.IsDir() {
+		typ, fi, ok := top.entryType(p, e)
+		if !ok {
+			continue
+		}
+		if typ.IsDir() {
+			if !top.once(p, fi, e) {
+				continue
+			}
 			subdirs = append(subdirs, p)
-		} else if e.Type().IsRegular() {
+		} else if typ.IsRegular() {
 			topFiles = append(topFiles, p)
 		}
 	}
@@ -196,11 +205,11 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 		var cases []*fileSet
 		withAccess := 0
 		for _, sd := range subdirs {
-			files, err := walkFiles(sd)
+			fs := &fileSet{name: filepath.Base(sd)}
+			files, err := walkFiles(sd, &fs.notes)
 			if err != nil {
 				return nil, err
 			}
-			fs := &fileSet{name: filepath.Base(sd)}
 			for _, f := range files {
 				fs.inputs = append(fs.inputs, &input{path: f, typ: typ, explicit: typ != ""})
 			}
@@ -215,38 +224,25 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 			}
 		}
 		if withAccess >= 2 {
+			cases[0].notes = append(top.notes, cases[0].notes...)
 			return cases, nil // top-level files (README, scripts) are not logs
 		}
 	}
-	files, err := walkFiles(dir)
+	set := &fileSet{}
+	files, err := walkFiles(dir, &set.notes)
 	if err != nil {
 		return nil, err
 	}
-	set := &fileSet{}
 	for _, f := range files {
 		set.inputs = append(set.inputs, &input{path: f, typ: typ, explicit: typ != ""})
 	}
 	return []*fileSet{set}, nil
 }
 
-func walkFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUsage, err)
-		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && looksLikeLogName(p) {
-			files = append(files, p)
-		}
-		return nil
-	})
-	sort.Strings(files)
+func walkFiles(dir string, notes *[]string) ([]string, error) {
+	w := newWalker()
+	files, err := w.files(dir)
+	*notes = append(*notes, w.notes...)
 	return files, err
 }
 
@@ -292,6 +288,9 @@ func typeList() string {
 // the correlator over them.
 func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSet) (*Case, error) {
 	c := &Case{Name: set.name, Ignored: set.ignored, Timeline: &Timeline{}}
+	for _, n := range set.notes {
+		o.Log("%s", n)
+	}
 	var ins []*input
 	for _, in := range set.inputs {
 		in.name = in.path
