@@ -454,6 +454,9 @@ type stream struct {
 	until  time.Time
 	log    func(string, ...any)
 	closed bool
+	// epoch counts the clock's steps back in this file: the merge takes
+	// every file's lines from before a step before any line after it.
+	epoch int
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
@@ -496,6 +499,9 @@ func (s *stream) advance() bool {
 		if ev.Time.IsZero() {
 			ev.Time = s.last
 		} else {
+			if !s.last.IsZero() && s.last.Sub(ev.Time) > correlate.ClockStep {
+				s.epoch++ // the clock stepped back: after every log's lines before it
+			}
 			s.last = ev.Time
 		}
 		if !ev.Time.IsZero() {
@@ -535,6 +541,9 @@ type streamHeap []*stream
 
 func (h streamHeap) Len() int { return len(h) }
 func (h streamHeap) Less(i, j int) bool {
+	if h[i].epoch != h[j].epoch {
+		return h[i].epoch < h[j].epoch
+	}
 	return h[i].head.Event.Time.Before(h[j].head.Event.Time)
 }
 func (h streamHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }

@@ -18,6 +18,13 @@ const (
 	maxEvidenceTxt = 2048  // bytes of a cited line
 
 	maxReqTime = 24 * time.Hour // longest request time believed
+
+	// ClockStep is how far one log's time must go back, from one line to
+	// the next, to be taken for a step of the clock (NTP correcting a
+	// clock that ran ahead, a change of time zone in zoneless stamps)
+	// rather than the ordinary disorder of a log (apache stamps a request
+	// when it began and writes it when it ends).
+	ClockStep = 15 * time.Minute
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
@@ -41,6 +48,7 @@ type Correlator struct {
 	cur       *incident
 	out       []Update
 	prunedSec int64
+	pathLast  map[string]time.Time // time of each log's latest line, to see the clock step back
 	// prevLast is the last gateway status of the previous incident: the
 	// signals up to it were that incident's evidence. floor is prevLast as
 	// it was at the last quiet gap: no lookback reaches before it.
@@ -75,7 +83,8 @@ func New(cfg Config) *Correlator {
 	if cfg.SplitRun <= 0 {
 		cfg.SplitRun = DefaultConfig().SplitRun
 	}
-	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: newSecondCounter(cfg.Gap + cfg.Settle + 2*time.Minute)}
+	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: newSecondCounter(cfg.Gap + cfg.Settle + 2*time.Minute),
+		pathLast: map[string]time.Time{}}
 }
 
 // signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
@@ -113,6 +122,11 @@ func (c *Correlator) Observe(in *Input) {
 	t := ev.Time
 	if t.IsZero() {
 		t = c.now
+	} else {
+		if last, ok := c.pathLast[in.Path]; ok && last.Sub(t) > ClockStep {
+			c.stepBack(t)
+		}
+		c.pathLast[in.Path] = t
 	}
 	if t.After(c.now) {
 		c.now = t
@@ -216,6 +230,29 @@ func (c *Correlator) take() []Update {
 	out := c.out
 	c.out = nil
 	return out
+}
+
+// stepBack starts a new timeline at t when a log's clock stepped back:
+// what came before belongs to the old one. Without it, the statuses after
+// the step would join the incident open before it ("04:01 → 05:01") and
+// nothing would close it until log time passed the old one again. The
+// open incident is closed, pending statuses settled, and what is kept for
+// lookback, matching and request counts is dropped; time is t from now on.
+func (c *Correlator) stepBack(t time.Time) {
+	c.settle(true)
+	if c.cur != nil {
+		c.close()
+	}
+	c.now = t
+	c.ring = c.ring[:0]
+	c.index = newProxyIndex()
+	c.perSec = newSecondCounter(c.cfg.Gap + c.cfg.Settle + 2*time.Minute)
+	c.prevLast, c.floor = time.Time{}, time.Time{}
+	c.prunedSec = 0
+	clear(c.pathLast) // every log steps back with the clock
+	if c.coverage.kernelFrom.After(t) {
+		c.coverage.kernelFrom = t // read on across the step
+	}
 }
 
 func (c *Correlator) advance() {
