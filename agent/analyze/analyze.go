@@ -88,6 +88,7 @@ type input struct {
 	cand     detect.Candidate
 	build    builder
 	sample   [][]byte
+	copy     string // a private copy of a stream input (named pipe, /dev/fd/N): see stream.go
 }
 
 // Run performs the analysis. Errors wrapping ErrUsage are the user's to fix
@@ -110,7 +111,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
+	var tmp string
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	mkdir := func() (string, error) {
+		if tmp == "" {
+			d, err := os.MkdirTemp("", "origin-agent-analyze-")
+			if err != nil {
+				return "", fmt.Errorf("a directory for copies of piped input: %w", err)
+			}
+			tmp = d
+		}
+		return tmp, nil
+	}
 	for _, set := range sets {
+		if err := spoolStreams(ctx, set, mkdir); err != nil {
+			return nil, err
+		}
 		c, err := runCase(ctx, o, formats, set)
 		if err != nil {
 			return nil, err
@@ -297,7 +317,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 		if l, ok := o.Labels[in.path]; ok {
 			in.name = l
 		}
-		s, err := sample(in.path, sampleLines)
+		s, err := sample(in.file(), sampleLines)
 		if err != nil {
 			if in.explicit || isPermission(err) {
 				return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -348,7 +368,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	var h streamHeap
 	reports := make([]*FileReport, len(ins))
 	for i, in := range ins {
-		popts := parsers.Options{Location: loc, Ref: modTime(in.path)}
+		popts := parsers.Options{Location: loc, Ref: modTime(in.file())}
 		parse := in.build(popts, true)
 		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}
 		s, err := newStream(in, parse, reports[i], o)
@@ -460,7 +480,7 @@ type stream struct {
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
-	lr, err := openLines(in.path)
+	lr, err := openLines(in.file())
 	if err != nil {
 		return nil, err
 	}

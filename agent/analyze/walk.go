@@ -88,6 +88,8 @@ func (w *walker) files(dir string) ([]string, error) {
 				if err := walk(p, tfi); err != nil {
 					return err
 				}
+			case typ&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0:
+				w.notes = append(w.notes, fmt.Sprintf("%s: not a regular file (%v), skipped; name it on the command line to read it", p, typ))
 			case typ.IsRegular() && looksLikeLogName(p):
 				if w.once(p, tfi, e) {
 					out = append(out, p)
