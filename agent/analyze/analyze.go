@@ -366,6 +366,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	corr := correlate.New(cfg)
 
 	var h streamHeap
+	opens := newOpenSet()
 	reports := make([]*FileReport, len(ins))
 	for i, in := range ins {
 		popts := parsers.Options{Location: loc, Ref: modTime(in.file())}
@@ -377,6 +378,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 		}
 		if s.advance() {
 			h = append(h, s)
+			opens.opened(s)
 		} else {
 			s.close()
 		}
@@ -393,12 +395,14 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 			}
 			return nil, ctx.Err()
 		}
+		opens.wake(s)
 		if s.advance() {
 			if len(h) > 1 {
 				heap.Fix(&h, 0)
 			}
 		} else {
 			s.close()
+			opens.closed(s)
 			heap.Pop(&h)
 		}
 	}
@@ -477,6 +481,7 @@ type stream struct {
 	// epoch counts the clock's steps back in this file: the merge takes
 	// every file's lines from before a step before any line after it.
 	epoch int
+	inSet bool // counted by the case's openSet
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {

@@ -121,3 +121,54 @@ func TestTruncatedGzip(t *testing.T) {
 		t.Errorf("whole file: %d lines, error %q", f.Lines, f.Error)
 	}
 }
+
+// TestLineReaderPark: parked after any line (its file closed, a little
+// kept) and read on, a reader yields exactly the lines of one that never
+// parked, plain and gzipped, long lines across chunks included.
+func TestLineReaderPark(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*chunkSize; i++ {
+		switch {
+		case i%997 == 0:
+			b.WriteString(strings.Repeat("L", chunkSize/3+i))
+		case i%13 == 0:
+			b.WriteString("")
+		default:
+			fmt.Fprintf(&b, "line %d %s", i, strings.Repeat("x", i%300))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("last-no-newline")
+	content := b.String()
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.log")
+	os.WriteFile(plain, []byte(content), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(content))
+	zw.Close()
+	gzPath := filepath.Join(dir, "a.log.gz")
+	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	want := strings.Split(content, "\n")
+	for _, p := range []string{plain, gzPath} {
+		for _, every := range []int{1, 7, 500} {
+			lr, err := openLines(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want {
+				if i%every == 0 {
+					lr.park()
+				}
+				got, err := lr.next()
+				if err != nil || string(got) != w {
+					t.Fatalf("%s parked every %d: line %d: %d bytes, %v; want %d bytes", p, every, i+1, len(got), err, len(w))
+				}
+			}
+			if _, err := lr.next(); err != io.EOF {
+				t.Fatalf("%s: want EOF, got %v", p, err)
+			}
+			lr.Close()
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -115,4 +117,97 @@ func (in *input) file() string {
 		return in.copy
 	}
 	return in.path
+}
+
+// openSet bounds how many files a case has open at once. A directory of
+// 10,000 logs (one per site) would otherwise open them all: EMFILE under
+// the usual limit of 1,024 open files, and megabytes of read-ahead each.
+// Beyond the bound, the stream whose current line is latest (the one
+// needed last) is parked: its file closed and a little of its read-ahead
+// kept (lineReader.park), to be opened again where it stopped when the
+// merge needs it. Plain files are parked before .gz ones, which must be
+// decompressed again up to where they stopped.
+type openSet struct {
+	max  int
+	open []*stream
+	peak int // most streams open at once, for tests
+}
+
+func newOpenSet() *openSet {
+	n := 256
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < 4*uint64(n) {
+		// Leave three quarters of the limit to everything else.
+		n = max(4, int(rl.Cur/4))
+	}
+	return &openSet{max: n}
+}
+
+// opened counts s, which was just opened and read its first line.
+func (o *openSet) opened(s *stream) {
+	s.inSet = true
+	o.open = append(o.open, s)
+	o.peak = max(o.peak, len(o.open))
+	for len(o.open) > o.max {
+		o.evict(s)
+	}
+}
+
+// wake makes s, about to read on, one of the open streams.
+func (o *openSet) wake(s *stream) {
+	if s.inSet {
+		return
+	}
+	for len(o.open) >= o.max {
+		o.evict(s)
+	}
+	s.inSet = true
+	o.open = append(o.open, s)
+	o.peak = max(o.peak, len(o.open)) // it opens again when its kept bytes run out
+}
+
+func (o *openSet) closed(s *stream) {
+	if i := slices.Index(o.open, s); i >= 0 {
+		o.open = slices.Delete(o.open, i, i+1)
+	}
+	s.inSet = false
+}
+
+// evict parks the open stream, other than keep, needed last.
+func (o *openSet) evict(keep *stream) {
+	best := -1
+	for i, s := range o.open {
+		if s == keep {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := o.open[best]
+		bgz, sgz := strings.HasSuffix(b.lr.path, ".gz"), strings.HasSuffix(s.lr.path, ".gz")
+		if bgz != sgz {
+			if bgz {
+				best = i
+			}
+			continue
+		}
+		if s.epoch > b.epoch || s.epoch == b.epoch && s.head.Event.Time.After(b.head.Event.Time) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return
+	}
+	o.open[best].park()
+	o.open[best].inSet = false
+	o.open = slices.Delete(o.open, best, best+1)
+}
+
+// park closes the stream's file; its current line is copied out of the
+// reader's buffer first.
+func (s *stream) park() {
+	s.head.Event = s.head.Event.Clone()
+	s.head.Text = append([]byte(nil), s.head.Text...)
+	s.lr.park()
 }
