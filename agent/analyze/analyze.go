@@ -313,6 +313,9 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	}
 	var ins []*input
 	for _, in := range set.inputs {
+		if err := ctx.Err(); err != nil {
+			return nil, err // SIGTERM while sampling thousands of files
+		}
 		in.name = in.path
 		if l, ok := o.Labels[in.path]; ok {
 			in.name = l
@@ -369,6 +372,12 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	opens := newOpenSet()
 	reports := make([]*FileReport, len(ins))
 	for i, in := range ins {
+		if err := ctx.Err(); err != nil {
+			for _, s := range h {
+				s.close()
+			}
+			return nil, err
+		}
 		popts := parsers.Options{Location: loc, Ref: modTime(in.file())}
 		parse := in.build(popts, true)
 		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}

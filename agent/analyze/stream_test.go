@@ -143,3 +143,28 @@ func TestDirectorySkipsPipesAndSaysSo(t *testing.T) {
 		t.Errorf("files %+v, log %q", res.Cases[0].Files, logged)
 	}
 }
+
+// TestCancelledRunStops: a cancelled analysis (SIGTERM) returns with the
+// context's error and, like a finished one, leaves no file open.
+func TestCancelledRunStops(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 50; i++ {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("site-%02d.access.log", i)), bigLog(300), 0o644)
+	}
+	fds := func() int {
+		e, _ := os.ReadDir("/proc/self/fd")
+		return len(e)
+	}
+	before := fds()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, Options{Args: []string{dir}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if _, err := Run(context.Background(), Options{Args: []string{dir}}); err != nil {
+		t.Fatal(err)
+	}
+	if after := fds(); after > before {
+		t.Errorf("%d files open before, %d after", before, after)
+	}
+}
