@@ -51,7 +51,7 @@ func TestSmallDisorderIsNoClockStep(t *testing.T) {
 		d := time.Duration(i) * time.Second
 		s.access(d, 502, "203.0.113.9", "GET / HTTP/1.1")
 		if i == 30 {
-			s.access(d-10*time.Minute, 200, "203.0.113.8", "GET /slow HTTP/1.1") // a 10-minute request
+			s.access(d-25*time.Minute, 200, "203.0.113.8", "GET /big.iso HTTP/1.1") // a 25-minute download
 		}
 	}
 	// An error log read late: its lines come after the access log's.

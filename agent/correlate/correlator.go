@@ -21,10 +21,12 @@ const (
 
 	// ClockStep is how far one log's time must go back, from one line to
 	// the next, to be taken for a step of the clock (NTP correcting a
-	// clock that ran ahead, a change of time zone in zoneless stamps)
-	// rather than the ordinary disorder of a log (apache stamps a request
-	// when it began and writes it when it ends).
-	ClockStep = 15 * time.Minute
+	// clock that ran ahead, a DST change in zoneless stamps) rather than
+	// the ordinary disorder of a log: apache stamps a request when it
+	// began and writes it when it ends, and a download can take many
+	// minutes. A false step would cut an incident in two; a missed small
+	// one only merges two bursts, as before.
+	ClockStep = 30 * time.Minute
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
