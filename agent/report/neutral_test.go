@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/origin-agent/origin-agent/agent/analyze"
 	"github.com/origin-agent/origin-agent/agent/correlate"
@@ -68,4 +69,33 @@ func TestReportsNeutralizeControls(t *testing.T) {
 	if got := string(neutralize([]byte("a\xff\u202eb"))); got != "a\xff[U+202E]b" {
 		t.Errorf("invalid UTF-8 next to a control: %q", got)
 	}
+}
+
+// FuzzNeutralize: whatever the bytes, no hidden character survives, and
+// text without one passes unchanged.
+func FuzzNeutralize(f *testing.F) {
+	for _, s := range append(trojans, "café", "a\xffb", "\xe2\x80", "plain\tline\n") {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := neutralize(b)
+		for i := 0; i < len(out); {
+			r, n := utf8.DecodeRune(out[i:])
+			if r != utf8.RuneError && hidden(r) {
+				t.Fatalf("%q → %q keeps %U", b, out, r)
+			}
+			i += n
+		}
+		clean := true
+		for i := 0; i < len(b); {
+			r, n := utf8.DecodeRune(b[i:])
+			if r != utf8.RuneError && hidden(r) {
+				clean = false
+			}
+			i += n
+		}
+		if clean && !bytes.Equal(out, b) {
+			t.Fatalf("%q changed to %q", b, out)
+		}
+	})
 }
