@@ -131,3 +131,20 @@ OVERHEAD_TIME ?= 60s
 .PHONY: bench-overhead
 bench-overhead:
 	$(GO) run ./agent/internal/overhead -duration $(OVERHEAD_TIME)
+
+# --- linear cost --------------------------------------------------------------
+# analyze's cost per line must not grow with an incident's length: 1M and 3M
+# lines with a steady 1 % of 502/504 all along (one incident as long as the
+# log), timed against grep -cE '" 50[24] ' on the same files, best of 5.
+# Prints analyze/grep (bar 1.5×) and analyze 3M/1M (bar 3.6×). A benchmark.
+.PHONY: bench-linear
+bench-linear: build
+	$(GO) run ./agent/analyze/internal/linearbench -bin bin/origin-agent
+
+# The daemon's side: a 24-hour chronic incident (2,000 lines/s, 1 % 502s)
+# fed through the correlator and Tick as fast as it goes; prints the CPU
+# per line in the first and in the last hour (flat when the cost per line
+# does not grow with the incident's length).
+.PHONY: bench-chronic
+bench-chronic:
+	CHRONIC_HOURS=24 $(GO) test -run '^$$' -bench ChronicDay -benchtime 1x ./agent/correlate

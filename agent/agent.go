@@ -194,9 +194,14 @@ func New(opt Options) (*Agent, error) {
 	}
 	posPath := filepath.Join(opt.StateDir, positionsFile)
 	store, err := positions.Open(posPath)
-	if err != nil {
-		// A corrupt positions file must not keep the agent down: start
-		// fresh (from the end of each file) and say so.
+	switch {
+	case errors.Is(err, positions.ErrCorrupt):
+		// Set aside; the sources read the files from their start rather
+		// than lose what was written while the agent was down.
+		opt.Log.Error("positions file corrupt: reading the logs from their start (findings already sent may repeat, with the same ids)", "err", err)
+	case err != nil:
+		// An unreadable positions file must not keep the agent down:
+		// start fresh (from the end of each file) and say so.
 		opt.Log.Error("positions file unreadable, starting fresh", "path", posPath, "err", err)
 		store = positions.New(posPath)
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -89,6 +88,7 @@ type input struct {
 	cand     detect.Candidate
 	build    builder
 	sample   [][]byte
+	copy     string // a private copy of a stream input (named pipe, /dev/fd/N): see stream.go
 }
 
 // Run performs the analysis. Errors wrapping ErrUsage are the user's to fix
@@ -111,7 +111,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
+	var tmp string
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	mkdir := func() (string, error) {
+		if tmp == "" {
+			d, err := os.MkdirTemp("", "origin-agent-analyze-")
+			if err != nil {
+				return "", fmt.Errorf("a directory for copies of piped input: %w", err)
+			}
+			tmp = d
+		}
+		return tmp, nil
+	}
 	for _, set := range sets {
+		if err := spoolStreams(ctx, set, mkdir); err != nil {
+			return nil, err
+		}
 		c, err := runCase(ctx, o, formats, set)
 		if err != nil {
 			return nil, err
@@ -126,6 +145,7 @@ type fileSet struct {
 	name    string
 	inputs  []*input
 	ignored []string
+	notes   []string // what the directory walk skipped, and why
 }
 
 // collect expands the arguments into cases. Explicit files must exist and
@@ -154,6 +174,7 @@ func collect(args []string) ([]*fileSet, error) {
 		if len(sub) == 1 && sub[0].name == "" {
 			main.inputs = append(main.inputs, sub[0].inputs...)
 			main.ignored = append(main.ignored, sub[0].ignored...)
+			main.notes = append(main.notes, sub[0].notes...)
 			continue
 		}
 		sets = append(sets, sub...)
@@ -175,14 +196,22 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	var topFiles, subdirs []string
+	top := newWalker()
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if e.IsDir() {
+		typ, fi, ok := top.entryType(p, e)
+		if !ok {
+			continue
+		}
+		if typ.IsDir() {
+			if !top.once(p, fi, e) {
+				continue
+			}
 			subdirs = append(subdirs, p)
-		} else if e.Type().IsRegular() {
+		} else if typ.IsRegular() {
 			topFiles = append(topFiles, p)
 		}
 	}
@@ -196,11 +225,11 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 		var cases []*fileSet
 		withAccess := 0
 		for _, sd := range subdirs {
-			files, err := walkFiles(sd)
+			fs := &fileSet{name: filepath.Base(sd)}
+			files, err := walkFiles(sd, &fs.notes)
 			if err != nil {
 				return nil, err
 			}
-			fs := &fileSet{name: filepath.Base(sd)}
 			for _, f := range files {
 				fs.inputs = append(fs.inputs, &input{path: f, typ: typ, explicit: typ != ""})
 			}
@@ -215,38 +244,25 @@ func walkDir(dir string, typ parsers.Type) ([]*fileSet, error) {
 			}
 		}
 		if withAccess >= 2 {
+			cases[0].notes = append(top.notes, cases[0].notes...)
 			return cases, nil // top-level files (README, scripts) are not logs
 		}
 	}
-	files, err := walkFiles(dir)
+	set := &fileSet{}
+	files, err := walkFiles(dir, &set.notes)
 	if err != nil {
 		return nil, err
 	}
-	set := &fileSet{}
 	for _, f := range files {
 		set.inputs = append(set.inputs, &input{path: f, typ: typ, explicit: typ != ""})
 	}
 	return []*fileSet{set}, nil
 }
 
-func walkFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUsage, err)
-		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && looksLikeLogName(p) {
-			files = append(files, p)
-		}
-		return nil
-	})
-	sort.Strings(files)
+func walkFiles(dir string, notes *[]string) ([]string, error) {
+	w := newWalker()
+	files, err := w.files(dir)
+	*notes = append(*notes, w.notes...)
 	return files, err
 }
 
@@ -292,13 +308,19 @@ func typeList() string {
 // the correlator over them.
 func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSet) (*Case, error) {
 	c := &Case{Name: set.name, Ignored: set.ignored, Timeline: &Timeline{}}
+	for _, n := range set.notes {
+		o.Log("%s", n)
+	}
 	var ins []*input
 	for _, in := range set.inputs {
+		if err := ctx.Err(); err != nil {
+			return nil, err // SIGTERM while sampling thousands of files
+		}
 		in.name = in.path
 		if l, ok := o.Labels[in.path]; ok {
 			in.name = l
 		}
-		s, err := sample(in.path, sampleLines)
+		s, err := sample(in.file(), sampleLines)
 		if err != nil {
 			if in.explicit || isPermission(err) {
 				return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -347,9 +369,16 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	corr := correlate.New(cfg)
 
 	var h streamHeap
+	opens := newOpenSet()
 	reports := make([]*FileReport, len(ins))
 	for i, in := range ins {
-		popts := parsers.Options{Location: loc, Ref: modTime(in.path)}
+		if err := ctx.Err(); err != nil {
+			for _, s := range h {
+				s.close()
+			}
+			return nil, err
+		}
+		popts := parsers.Options{Location: loc, Ref: modTime(in.file())}
 		parse := in.build(popts, true)
 		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}
 		s, err := newStream(in, parse, reports[i], o)
@@ -358,6 +387,7 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 		}
 		if s.advance() {
 			h = append(h, s)
+			opens.opened(s)
 		} else {
 			s.close()
 		}
@@ -374,12 +404,14 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 			}
 			return nil, ctx.Err()
 		}
+		opens.wake(s)
 		if s.advance() {
 			if len(h) > 1 {
 				heap.Fix(&h, 0)
 			}
 		} else {
 			s.close()
+			opens.closed(s)
 			heap.Pop(&h)
 		}
 	}
@@ -455,10 +487,14 @@ type stream struct {
 	until  time.Time
 	log    func(string, ...any)
 	closed bool
+	// epoch counts the clock's steps back in this file: the merge takes
+	// every file's lines from before a step before any line after it.
+	epoch int
+	inSet bool // counted by the case's openSet
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
-	lr, err := openLines(in.path)
+	lr, err := openLines(in.file())
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +510,7 @@ func (s *stream) advance() bool {
 			return false
 		}
 		if err != nil {
-			s.rep.Error = err.Error()
+			s.rep.Error = fmt.Sprintf("after line %d: %v", s.lr.n, err)
 			s.log("%s: read error after line %d: %v", s.in.name, s.lr.n, err)
 			return false
 		}
@@ -497,6 +533,9 @@ func (s *stream) advance() bool {
 		if ev.Time.IsZero() {
 			ev.Time = s.last
 		} else {
+			if !s.last.IsZero() && s.last.Sub(ev.Time) > correlate.ClockStep {
+				s.epoch++ // the clock stepped back: after every log's lines before it
+			}
 			s.last = ev.Time
 		}
 		if !ev.Time.IsZero() {
@@ -536,6 +575,9 @@ type streamHeap []*stream
 
 func (h streamHeap) Len() int { return len(h) }
 func (h streamHeap) Less(i, j int) bool {
+	if h[i].epoch != h[j].epoch {
+		return h[i].epoch < h[j].epoch
+	}
 	return h[i].head.Event.Time.Before(h[j].head.Event.Time)
 }
 func (h streamHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }

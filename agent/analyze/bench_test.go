@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -34,4 +35,42 @@ func BenchmarkAnalyzeCombined(b *testing.B) {
 			b.Fatalf("incidents: %d", len(res.Cases[0].Incidents))
 		}
 	}
+}
+
+// BenchmarkAnalyzeChronic measures analyze over one incident as long as the
+// log (genlog -steady: every 100th line a 502/504, all along). Its cost per
+// line must not grow with the incident's length: compare BENCH_LINES=1000000
+// with 3000000 (make bench-linear does, against grep).
+func BenchmarkAnalyzeChronic(b *testing.B) {
+	lines := os.Getenv("BENCH_LINES")
+	if lines == "" {
+		lines = "200000"
+	}
+	path := filepath.Join(b.TempDir(), "access.log")
+	gen := exec.Command("go", "run", "./internal/genlog", "-steady", "-n", lines, "-o", path)
+	if out, err := gen.CombinedOutput(); err != nil {
+		b.Fatalf("genlog: %v\n%s", err, out)
+	}
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), Options{Args: []string{path}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Cases[0].Incidents) != 1 {
+			b.Fatalf("incidents: %d", len(res.Cases[0].Incidents))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(mustAtoi(b, lines)), "ns/line")
+}
+
+func mustAtoi(b *testing.B, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -3,6 +3,8 @@ package analyze
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -75,5 +77,98 @@ func TestBadGzip(t *testing.T) {
 	os.WriteFile(p, []byte("not gzip at all\n"), 0o644)
 	if _, err := openLines(p); err == nil || !strings.Contains(err.Error(), "x.log.gz") {
 		t.Fatalf("want an error naming the file, got %v", err)
+	}
+}
+
+// TestTruncatedGzip: a .gz cut short is not read as complete. The lines
+// before the cut count, and the file's report says where it ended and why.
+func TestTruncatedGzip(t *testing.T) {
+	dir := t.TempDir()
+	var plain bytes.Buffer
+	const n = 20000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&plain, "198.51.100.%d - - [20/Nov/2026:10:%02d:%02d +0000] \"GET /p/%d HTTP/1.1\" 200 512 \"-\" \"curl/8.4.0\"\n", i%250, i/60%60, i%60, i)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain.Bytes())
+	zw.Close()
+	p := filepath.Join(dir, "access.log.2.gz")
+	if err := os.WriteFile(p, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Args: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Cases[0].Files[0]
+	if f.Lines == 0 || f.Lines >= n || f.Parsed < f.Lines-1 {
+		t.Errorf("read %d lines (%d parsed) of a file cut in half of %d", f.Lines, f.Parsed, n)
+	}
+	if !strings.Contains(f.Error, "truncated") || !strings.Contains(f.Error, fmt.Sprintf("after line %d", f.Lines)) {
+		t.Errorf("file error %q, want where and why it ended", f.Error)
+	}
+
+	// Whole, the same file reads without error.
+	if err := os.WriteFile(p, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Run(context.Background(), Options{Args: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Cases[0].Files[0]; f.Lines != n || f.Error != "" {
+		t.Errorf("whole file: %d lines, error %q", f.Lines, f.Error)
+	}
+}
+
+// TestLineReaderPark: parked after any line (its file closed, a little
+// kept) and read on, a reader yields exactly the lines of one that never
+// parked, plain and gzipped, long lines across chunks included.
+func TestLineReaderPark(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*chunkSize; i++ {
+		switch {
+		case i%997 == 0:
+			b.WriteString(strings.Repeat("L", chunkSize/3+i))
+		case i%13 == 0:
+			b.WriteString("")
+		default:
+			fmt.Fprintf(&b, "line %d %s", i, strings.Repeat("x", i%300))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("last-no-newline")
+	content := b.String()
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.log")
+	os.WriteFile(plain, []byte(content), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(content))
+	zw.Close()
+	gzPath := filepath.Join(dir, "a.log.gz")
+	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	want := strings.Split(content, "\n")
+	for _, p := range []string{plain, gzPath} {
+		for _, every := range []int{1, 7, 500} {
+			lr, err := openLines(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want {
+				if i%every == 0 {
+					lr.park()
+				}
+				got, err := lr.next()
+				if err != nil || string(got) != w {
+					t.Fatalf("%s parked every %d: line %d: %d bytes, %v; want %d bytes", p, every, i+1, len(got), err, len(w))
+				}
+			}
+			if _, err := lr.next(); err != io.EOF {
+				t.Fatalf("%s: want EOF, got %v", p, err)
+			}
+			lr.Close()
+		}
 	}
 }

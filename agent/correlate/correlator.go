@@ -18,6 +18,15 @@ const (
 	maxEvidenceTxt = 2048  // bytes of a cited line
 
 	maxReqTime = 24 * time.Hour // longest request time believed
+
+	// ClockStep is how far one log's time must go back, from one line to
+	// the next, to be taken for a step of the clock (NTP correcting a
+	// clock that ran ahead, a DST change in zoneless stamps) rather than
+	// the ordinary disorder of a log: apache stamps a request when it
+	// began and writes it when it ends, and a download can take many
+	// minutes. A false step would cut an incident in two; a missed small
+	// one only merges two bursts, as before.
+	ClockStep = 30 * time.Minute
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
@@ -41,6 +50,13 @@ type Correlator struct {
 	cur       *incident
 	out       []Update
 	prunedSec int64
+	pathLast  map[string]int64 // Unix time of each log's latest line, to see the clock step back
+	// stepPath's latest line is at stepLast (when stepSet), kept out of
+	// pathLast while lines of that log follow each other: a map access per
+	// line costs a tenth of analyze.
+	stepPath string
+	stepLast int64
+	stepSet  bool
 	// prevLast is the last gateway status of the previous incident: the
 	// signals up to it were that incident's evidence. floor is prevLast as
 	// it was at the last quiet gap: no lookback reaches before it.
@@ -75,7 +91,8 @@ func New(cfg Config) *Correlator {
 	if cfg.SplitRun <= 0 {
 		cfg.SplitRun = DefaultConfig().SplitRun
 	}
-	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: secondCounter{m: map[int64]int{}}}
+	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: newSecondCounter(cfg.Gap + cfg.Settle + 2*time.Minute),
+		pathLast: map[string]int64{}}
 }
 
 // signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
@@ -113,6 +130,8 @@ func (c *Correlator) Observe(in *Input) {
 	t := ev.Time
 	if t.IsZero() {
 		t = c.now
+	} else {
+		c.checkStep(in.Path, t)
 	}
 	if t.After(c.now) {
 		c.now = t
@@ -136,7 +155,11 @@ func (c *Correlator) Observe(in *Input) {
 	}
 
 	if ev.Kind == parsers.KindAccess {
-		c.perSec.add(t)
+		var from, seal time.Time
+		if c.cur != nil {
+			from, seal = c.cur.start, c.cur.last
+		}
+		c.perSec.add(t, from, seal)
 		if ev.IsGateway() {
 			c.addPending(c.gatewayOf(in, t))
 		}
@@ -212,6 +235,46 @@ func (c *Correlator) take() []Update {
 	out := c.out
 	c.out = nil
 	return out
+}
+
+// checkStep sees whether the log at path stepped back to t.
+func (c *Correlator) checkStep(path string, t time.Time) {
+	if path != c.stepPath {
+		if c.stepSet {
+			c.pathLast[c.stepPath] = c.stepLast
+		}
+		c.stepPath = path
+		c.stepLast, c.stepSet = c.pathLast[path]
+	}
+	sec := t.Unix()
+	if c.stepSet && c.stepLast-sec > int64(ClockStep/time.Second) {
+		c.stepBack(t)
+	}
+	c.stepLast, c.stepSet = sec, true
+}
+
+// stepBack starts a new timeline at t when a log's clock stepped back:
+// what came before belongs to the old one. Without it, the statuses after
+// the step would join the incident open before it ("04:01 → 05:01") and
+// nothing would close it until log time passed the old one again. The
+// open incident is closed, pending statuses settled, and what is kept for
+// lookback, matching and request counts is dropped; time is t from now on.
+func (c *Correlator) stepBack(t time.Time) {
+	c.settle(true)
+	if c.cur != nil {
+		c.close()
+	}
+	c.now = t
+	c.ring = c.ring[:0]
+	c.index = newProxyIndex()
+	c.perSec = newSecondCounter(c.cfg.Gap + c.cfg.Settle + 2*time.Minute)
+	c.prevLast, c.floor = time.Time{}, time.Time{}
+	c.prunedSec = 0
+	clear(c.pathLast) // every log steps back with the clock
+	c.stepSet = false
+	if c.coverage.kernelFrom.After(t) {
+		c.coverage.kernelFrom = t // read on across the step
+	}
 }
 
 func (c *Correlator) advance() {
@@ -472,48 +535,4 @@ func pathOf(uri, request []byte) string {
 		p = p[:200]
 	}
 	return string(p)
-}
-
-// secondCounter counts access lines per second. Log time mostly moves
-// forward, so the common case is an increment of the last slot; the rare
-// line from the past (up to the pruned floor) lands in the map.
-type secondCounter struct {
-	m       map[int64]int
-	lastSec int64
-	lastN   int
-}
-
-func (s *secondCounter) add(t time.Time) {
-	sec := t.Unix()
-	if sec == s.lastSec {
-		s.lastN++
-		return
-	}
-	s.flush()
-	s.lastSec, s.lastN = sec, 1
-}
-
-func (s *secondCounter) flush() {
-	if s.lastN > 0 {
-		s.m[s.lastSec] += s.lastN
-		s.lastN = 0
-	}
-}
-
-func (s *secondCounter) sum(from, to time.Time) int {
-	s.flush()
-	n := 0
-	for sec := from.Unix(); sec <= to.Unix(); sec++ {
-		n += s.m[sec]
-	}
-	return n
-}
-
-func (s *secondCounter) prune(before time.Time) {
-	b := before.Unix()
-	for k := range s.m {
-		if k < b {
-			delete(s.m, k)
-		}
-	}
 }

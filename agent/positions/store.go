@@ -38,6 +38,8 @@ type Store struct {
 	entries map[Key]int64
 	dirty   bool
 	loaded  time.Time // modification time of the file Open read
+	// recovered is the modification time of a corrupt file Open set aside.
+	recovered time.Time
 
 	syncMu sync.Mutex // serialises writers of the file
 	// beforeRename runs after the temporary file is written and synced and
@@ -45,9 +47,23 @@ type Store struct {
 	beforeRename func(tmp string) error
 }
 
+// ErrCorrupt is wrapped by Open's error for a positions file it could read
+// but not parse. Open then still returns a usable, empty store: the bad
+// file is set aside and Recovered says when it was written.
+var ErrCorrupt = errors.New("positions file corrupt")
+
 // Open loads the store at path. A missing file gives an empty store (first
-// start); an unreadable or malformed file is an error naming it, and the
-// caller may decide to start fresh with New.
+// start); an unreadable file is an error naming it.
+//
+// A malformed file (torn by a disk error, edited by hand, written by an
+// unknown version) is renamed to path.corrupt-<UTC time> for inspection,
+// and Open returns an empty store with an error wrapping ErrCorrupt. The
+// store's Recovered is the bad file's modification time: the agent ran
+// before, so its sources must not start at the end of each file like on a
+// first start (the lines written while it was down would never be read),
+// but from the start of the files (see package source). That may repeat
+// findings already sent; their ids are the same, so receivers de-duplicate
+// them. Losing lines would be worse.
 func Open(path string) (*Store, error) {
 	s := New(path)
 	data, err := os.ReadFile(path)
@@ -57,25 +73,48 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read positions %s: %w", path, err)
 	}
+	var mtime time.Time
 	if fi, err := os.Stat(path); err == nil {
-		s.loaded = fi.ModTime()
+		mtime = fi.ModTime()
 	}
+	if err := s.load(data); err != nil {
+		aside := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+		if rerr := os.Rename(path, aside); rerr != nil {
+			aside = path + " (could not be set aside: " + rerr.Error() + ")"
+		}
+		if mtime.IsZero() {
+			mtime = time.Unix(1, 0) // unknown: any file may hold unread lines
+		}
+		s = New(path)
+		s.recovered = mtime
+		return s, fmt.Errorf("parse positions %s: %v (%w, set aside as %s)", path, err, ErrCorrupt, aside)
+	}
+	s.loaded = mtime
+	return s, nil
+}
+
+func (s *Store) load(data []byte) error {
 	var f file
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("parse positions %s: %w (move it away to start fresh)", path, err)
+		return err
 	}
 	if f.Version != fileVersion {
-		return nil, fmt.Errorf("parse positions %s: unsupported version %d (want %d)", path, f.Version, fileVersion)
+		return fmt.Errorf("unsupported version %d (want %d)", f.Version, fileVersion)
 	}
 	for i, p := range f.Positions {
 		k, off, err := p.decode()
 		if err != nil {
-			return nil, fmt.Errorf("parse positions %s: entry %d: %w", path, i, err)
+			return fmt.Errorf("entry %d: %w", i, err)
 		}
 		s.entries[k] = off
 	}
-	return s, nil
+	return nil
 }
+
+// Recovered is the modification time of a corrupt positions file Open set
+// aside (zero when there was none): the last checkpoint was taken about
+// then, and what it held is lost.
+func (s *Store) Recovered() time.Time { return s.recovered }
 
 // New returns an empty store that Sync writes to path.
 func New(path string) *Store {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,9 +204,34 @@ func TestOpenErrors(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Open(path)
+			old := time.Now().Add(-time.Hour).Truncate(time.Second)
+			os.Chtimes(path, old, old)
+			s, err := Open(path)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Open = %v, want an error naming %s and %q", err, path, tt.want)
+			}
+			// Corrupt: set aside, and an empty store that knows it lost
+			// positions written about when the bad file was.
+			if !errors.Is(err, ErrCorrupt) || s == nil || s.Len() != 0 || !s.Recovered().Equal(old) {
+				t.Fatalf("Open = %v, %v; want ErrCorrupt and an empty store recovered at %v", s, err, old)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the bad file is still at %s", path)
+			}
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) != 1 || !strings.Contains(err.Error(), aside[0]) {
+				t.Fatalf("set aside as %v; error %v", aside, err)
+			}
+			if b, _ := os.ReadFile(aside[0]); string(b) != tt.content {
+				t.Errorf("%s holds %q", aside[0], b)
+			}
+			// The next sync writes a good file again.
+			s.Set(Key{Path: "/a"}, 10)
+			if err := s.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if s2, err := Open(path); err != nil || s2.Len() != 1 || !s2.Recovered().IsZero() {
+				t.Errorf("after sync: %v, %v", s2, err)
 			}
 		})
 	}

@@ -54,7 +54,7 @@ const textEvidence = 3
 // many, the cause in plain words, the best evidence lines and the fix; then
 // what was read.
 func AnalysisText(w io.Writer, res *analyze.Result) error {
-	pw := &errWriter{w: w}
+	pw := &errWriter{w: neutralWriter{w}}
 	total := 0
 	for _, c := range res.Cases {
 		total += len(c.Incidents)

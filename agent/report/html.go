@@ -87,7 +87,7 @@ func renderPage(w io.Writer, t *template.Template, p *Page) error {
 	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
 		return fmt.Errorf("render page: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(neutralize(b.Bytes()))
 	return err
 }
 

@@ -135,6 +135,19 @@ func (s *FileSource) resume(st *tailState) {
 		s.log.Error("cannot read file; retrying", "err", err)
 		st.openErr = err.Error()
 	}
+	if len(entries) == 0 && !s.store.Recovered().IsZero() {
+		// The positions were lost (a corrupt file set aside): read what
+		// exists from its start, the current file and the rotated
+		// generations written since the lost checkpoint.
+		st.fromStart = true
+		s.resumeUnseen(st, map[fileID]bool{}, cur)
+		if cur != nil {
+			s.log.Warn("positions lost: reading from the start", "file", s.path)
+			st.cur = cur
+			s.anchor(cur)
+		}
+		return
+	}
 	if len(entries) == 0 {
 		// First start: a file that exists is read from its end; one
 		// that appears later is new, so from its start.
@@ -316,6 +329,9 @@ func (s *FileSource) resume(st *tailState) {
 // handled only repeats lines handled after the last checkpoint.
 func (s *FileSource) resumeUnseen(st *tailState, known map[fileID]bool, cur *reader) {
 	since := s.store.Loaded()
+	if since.IsZero() {
+		since = s.store.Recovered()
+	}
 	if since.IsZero() {
 		return
 	}

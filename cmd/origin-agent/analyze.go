@@ -169,7 +169,9 @@ func parseTime(s string) (time.Time, error) {
 // old file or the whole new one, never a half-written report. An existing
 // file keeps its permissions; a new one gets 0644.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	mode := os.FileMode(0o644)
+	// Reports carry client addresses and URLs: a new one is the user's
+	// alone; one replaced keeps the mode it was given.
+	mode := os.FileMode(0o600)
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s: not a regular file", path)

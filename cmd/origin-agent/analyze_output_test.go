@@ -22,13 +22,17 @@ func TestAnalyzeOutputFile(t *testing.T) {
 	if !strings.HasPrefix(string(b), "<!DOCTYPE html>") || strings.Count(string(b), `data-cause="oom_kill"`) != 1 {
 		t.Errorf("report.html is not the oom_kill report:\n%.300s", b)
 	}
-	if st, _ := os.Stat(html); st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	// Client addresses and URLs: readable by the user alone.
+	if st, _ := os.Stat(html); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
 
 	// -o applies to every format; an existing file is replaced and keeps its mode.
 	js := filepath.Join(dir, "report.json")
-	if err := os.WriteFile(js, []byte("old"), 0o600); err != nil {
+	if err := os.WriteFile(js, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(js, 0o640); err != nil { // past the umask
 		t.Fatal(err)
 	}
 	if code, _, stderr := runCLI("analyze", "--format", "json", "-o", js, "../../examples/nginx-oom-kill"); code != exitOK {
@@ -44,8 +48,8 @@ func TestAnalyzeOutputFile(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil || doc.Schema != "origin-agent/analysis/v1" || len(doc.Incidents) != 1 || doc.Incidents[0].Cause != "oom_kill" {
 		t.Errorf("report.json: %v %+v", err, doc)
 	}
-	if st, _ := os.Stat(js); st.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v, want the old 0600", st.Mode().Perm())
+	if st, _ := os.Stat(js); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the old 0640", st.Mode().Perm())
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 2 {

@@ -1,6 +1,7 @@
 // Command genlog writes a synthetic nginx access log in the combined format
 // for benchmarks: N lines, one request every few milliseconds, with bursts
-// of 502/504 making up 1% of the lines.
+// of 502/504 making up 1% of the lines (-steady: every 100th line, all
+// along: one incident as long as the log).
 //
 //	go run ./agent/analyze/internal/genlog -n 1000000 -o /tmp/big.log
 package main
@@ -18,6 +19,7 @@ func main() {
 	n := flag.Int("n", 1_000_000, "lines")
 	out := flag.String("o", "", "output file (default stdout)")
 	bursts := flag.Int("bursts", 10, "number of error bursts (together 1% of the lines)")
+	steady := flag.Bool("steady", false, "spread the 1% of 502/504 evenly over the whole log (one chronic incident) instead of bursts")
 	flag.Parse()
 	w := os.Stdout
 	if *out != "" {
@@ -50,7 +52,11 @@ func main() {
 		case x < 8:
 			status = 301
 		}
-		if burstLen > 0 && i%every >= every/2 && i%every < every/2+burstLen {
+		if *steady {
+			if i%100 == 50 {
+				status = []int{502, 504}[r.IntN(2)]
+			}
+		} else if burstLen > 0 && i%every >= every/2 && i%every < every/2+burstLen {
 			status = []int{502, 504}[r.IntN(2)]
 		}
 		p := paths[r.IntN(len(paths))]
