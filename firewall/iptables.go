@@ -12,10 +12,6 @@ import (
 // ErrBadRuleset is wrapped by ParseIptables errors.
 var ErrBadRuleset = errors.New("invalid iptables ruleset")
 
-// legacyWarning is printed by iptables-nft (-S on stdout, iptables-save on
-// stderr) when legacy tables also exist.
-const legacyWarning = "# Warning: iptables-legacy tables present"
-
 // ParseIptables reads the filter table from `iptables-save` (or
 // `iptables-save -t filter`) or `iptables -S` output of family fam.
 // Other tables of an iptables-save dump are skipped; comment lines are kept in

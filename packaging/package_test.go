@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // The end-to-end package test builds the real .deb and .rpm with
@@ -27,22 +29,14 @@ const (
 
 func need(t *testing.T, root bool, tools ...string) {
 	t.Helper()
-	var missing []string
-	if root && os.Geteuid() != 0 {
-		missing = append(missing, "root")
+	var needs []testenv.Need
+	if root {
+		needs = append(needs, testenv.Root())
 	}
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
+		needs = append(needs, testenv.Command(tool, tool))
 	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1 but this test lacks %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s (set ORIGIN_AGENT_E2E=1 to make this a failure)", strings.Join(missing, ", "))
+	testenv.Require(t, needs...)
 }
 
 // sh runs a command and fails the test, with its output, if it fails.

@@ -26,6 +26,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/origin-agent/origin-agent/agent/analyze"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -36,12 +38,7 @@ type browser struct{ ctx context.Context }
 // its own (no updates, sync or background fetches) and a fresh profile.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but no browser: %v", err)
-		}
-		t.Skipf("skipping the browser test: %s not installed (apt-get install chromium)", chromiumPath)
-	}
+	testenv.Require(t, testenv.Command(chromiumPath, "chromium"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx,

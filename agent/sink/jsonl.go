@@ -34,9 +34,6 @@ type writerSink struct {
 
 func newStdout(Deps) Sink { return &writerSink{w: os.Stdout} }
 
-// NewWriter returns a sink that writes JSON lines to w (tests, embedding).
-func NewWriter(w io.Writer) Sink { return &writerSink{w: w} }
-
 func (s *writerSink) Send(_ context.Context, batch []finding.Finding) error {
 	buf, err := appendJSONLines(nil, batch)
 	if err != nil {

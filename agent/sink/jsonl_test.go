@@ -14,6 +14,8 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/finding"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func TestFileRotationAndReopen(t *testing.T) {
@@ -94,12 +96,7 @@ func TestConfigValidate(t *testing.T) {
 // freed the next findings are written (a bufio.Writer alone keeps its
 // first error forever).
 func TestFileSinkRecoversAfterENOSPC(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatal("ORIGIN_AGENT_E2E=1 but not root: mounting a tmpfs needs root")
-		}
-		t.Skip("needs root to mount a small tmpfs; set ORIGIN_AGENT_E2E=1 to make this fail")
-	}
+	testenv.Require(t, testenv.Root(), testenv.Command("mount", "mount")) // a small tmpfs
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)

@@ -409,7 +409,7 @@ path = %q
 	t.Logf("rsyslog back after %v", time.Since(outageStart).Round(time.Millisecond))
 	time.Sleep(4 * time.Second) // the last incident closes
 
-	all := shipEmitted(t, findingsPath)
+	var all []finding.Finding
 	var seen map[string]int
 	var missing []string
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {

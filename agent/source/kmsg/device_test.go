@@ -17,17 +17,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
+// needRoot: these tests write a marker into /dev/kmsg.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatal("ORIGIN_AGENT_E2E=1 but not root: this test writes to /dev/kmsg")
-	}
-	t.Skip("needs root to write a marker into /dev/kmsg")
+	testenv.Require(t, testenv.Root())
 }
 
 func TestDeviceSeesMarker(t *testing.T) {
