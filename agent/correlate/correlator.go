@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"hash/maphash"
+	"path/filepath"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -18,6 +19,12 @@ const (
 	maxEvidenceTxt = 2048  // bytes of a cited line
 
 	maxReqTime = 24 * time.Hour // longest request time believed
+
+	// A 499 whose request took Cloudflare's proxy read timeout (100 s) is
+	// Cloudflare giving up: its visitors saw 524. nginx stamps the time it
+	// noticed the close, a little after the edge's 100 s.
+	edgeTimeoutMin = 99 * time.Second
+	edgeTimeoutMax = 102 * time.Second
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
@@ -104,6 +111,14 @@ type gateway struct {
 	path       string
 	evd        Evidence
 	pseudo     bool // made from a proxy error because no access log was read
+	// anchor: made from a line that is itself a failure with no status in
+	// the access log (a web server worker crash, out of connections); it
+	// spans the incident's window but counts no status.
+	anchor   bool
+	site     string // server_name from the config or the proxy error's "server:"
+	logName  string // the access log's file name, the site when nothing better is known
+	upstream string // normalised upstream address
+	cfRay    bool   // the request carried Cloudflare's CF-Ray
 }
 
 // Observe hands one parsed line to the correlator. Lines with a zero time
@@ -139,6 +154,10 @@ func (c *Correlator) Observe(in *Input) {
 		c.perSec.add(t)
 		if ev.IsGateway() {
 			c.addPending(c.gatewayOf(in, t))
+		} else if ev.Status == 499 && ev.RequestTime >= int64(edgeTimeoutMin/time.Microsecond) && ev.RequestTime < int64(edgeTimeoutMax/time.Microsecond) {
+			g := c.gatewayOf(in, t)
+			g.fam = famEdgeTimeout
+			c.addPending(g)
 		}
 		c.advance()
 		return
@@ -156,6 +175,11 @@ func (c *Correlator) Observe(in *Input) {
 				c.addPending(c.pseudoGateway(s, in))
 			}
 		}
+	}
+	if f, ok := anchorOf(ev); ok && !(c.cfg.ProxyErrorsAsRequests && f == famConns) {
+		g := c.pseudoGateway(s, in)
+		g.status, g.fam, g.anchor = 0, f, true
+		c.addPending(g)
 	}
 	c.ring = append(c.ring, s)
 	if len(c.ring) > maxRing {
@@ -260,9 +284,15 @@ func (c *Correlator) settle(final bool) {
 }
 
 func (c *Correlator) classify(g gateway) {
-	if !g.pseudo {
+	if !g.pseudo && g.fam != famEdgeTimeout {
 		if p := c.index.match(c, &g); p != nil {
 			g.fam = p.fam
+			if g.site == "" {
+				g.site = p.server
+			}
+			if g.upstream == "" {
+				g.upstream = p.upstream
+			}
 		}
 	}
 	c.assign(g)
@@ -405,6 +435,12 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		host:    string(ev.Host),
 		path:    pathOf(ev.URI, ev.Request),
 		evd:     c.evidence(in, t),
+		site:    in.Site,
+		logName: filepath.Base(in.Path),
+		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
+	}
+	if len(ev.Upstream) > 0 && !bytes.Equal(ev.Upstream, []byte("-")) {
+		g.upstream = normUpstream(string(ev.Upstream))
 	}
 	if ev.RequestTime > 0 {
 		// A day bounds the match window: longer is a garbled field, and
@@ -429,6 +465,13 @@ func (c *Correlator) pseudoGateway(s signal, in *Input) gateway {
 		path:   pathOf(s.ev.URI, s.ev.Request),
 		evd:    s.evd,
 		pseudo: true,
+		site:   string(s.ev.Server),
+		upstream: func() string {
+			if len(s.ev.Upstream) == 0 {
+				return ""
+			}
+			return normUpstream(string(s.ev.Upstream))
+		}(),
 	}
 }
 
