@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -436,7 +437,7 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		path:    pathOf(ev.URI, ev.Request),
 		evd:     c.evidence(in, t),
 		site:    in.Site,
-		logName: filepath.Base(in.Path),
+		logName: logName(in.Path),
 		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
 	}
 	if len(ev.Upstream) > 0 && !bytes.Equal(ev.Upstream, []byte("-")) {
@@ -496,6 +497,18 @@ func lastStatusIs(us []byte, status int) bool {
 	}
 	n, ok := parsers.Atoi(us[j:i])
 	return ok && n == status
+}
+
+// logName is a log's file name without logrotate's suffixes
+// (shop.access.log.2.gz → shop.access.log).
+func logName(p string) string {
+	n := strings.TrimSuffix(filepath.Base(p), ".gz")
+	if i := strings.LastIndexByte(n, '.'); i > 0 {
+		if _, ok := parsers.Atoi([]byte(n[i+1:])); ok {
+			n = n[:i]
+		}
+	}
+	return n
 }
 
 func pathOf(uri, request []byte) string {

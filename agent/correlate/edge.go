@@ -75,3 +75,22 @@ func normUpstream(u string) string {
 func httpUpstream(u string) bool {
 	return strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")
 }
+
+// PoolListenKeys are the upstream addresses (as normUpstream writes them)
+// under which a proxy reaches a php-fpm pool that has `listen = listen`:
+// "/run/php/x.sock" → "unix:/run/php/x.sock"; "9000" → "127.0.0.1:9000"
+// (php-fpm listens on every address, proxies name loopback).
+func PoolListenKeys(listen string) []string {
+	switch {
+	case listen == "":
+		return nil
+	case strings.HasPrefix(listen, "/"):
+		return []string{"unix:" + listen}
+	case !strings.Contains(listen, ":"):
+		return []string{"127.0.0.1:" + listen, "[::1]:" + listen}
+	case strings.HasPrefix(listen, "0.0.0.0:"), strings.HasPrefix(listen, "[::]:"):
+		port := listen[strings.LastIndexByte(listen, ':')+1:]
+		return []string{"127.0.0.1:" + port, "[::1]:" + port}
+	}
+	return []string{listen}
+}

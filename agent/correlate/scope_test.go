@@ -1,0 +1,134 @@
+package correlate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/origin-agent/origin-agent/parsers"
+)
+
+// TestScopeTwoSitesTwoPools: two server blocks with their own access logs
+// and two pools; only the shop's pool is exhausted. The incident names that
+// site, that pool and its socket, not the blog's.
+func TestScopeTwoSitesTwoPools(t *testing.T) {
+	const shopSock, blogSock = "fastcgi://unix:/run/php/shop.sock:", "fastcgi://unix:/run/php/blog.sock:"
+	var in []Input
+	line := int64(0)
+	add := func(i Input) {
+		line++
+		i.Line = line
+		in = append(in, i)
+	}
+	access := func(at time.Duration, site, log string, status int, client, req string) {
+		add(Input{Type: parsers.TypeNginxAccess, Path: "/var/log/nginx/" + log, Site: site, Text: []byte(req),
+			Event: parsers.Event{Time: t0.Add(at), Kind: parsers.KindAccess, Status: status, Client: []byte(client), RemoteAddr: []byte(client),
+				Request: []byte(req), RequestTime: -1, UpstreamTime: -1}})
+	}
+	fpm := func(at time.Duration, pool string, sig parsers.Signal, text string) {
+		add(Input{Type: parsers.TypePHPFPM, Path: "/var/log/php8.2-fpm.log", Text: []byte(text),
+			Event: parsers.Event{Time: t0.Add(at), Kind: parsers.KindFPM, Signal: sig, Pool: []byte(pool), Value: 5}})
+	}
+	for s := time.Duration(0); s < 30*time.Second; s += time.Second {
+		access(s, "blog.example.com", "blog.access.log", 200, "198.51.100.9", "GET /2026/11/post HTTP/1.1")
+		access(s, "shop.example.com", "shop.access.log", 200, "198.51.100.8", "GET / HTTP/1.1")
+	}
+	fpm(10*time.Second, "shop", parsers.SigFPMMaxChildren, "WARNING: [pool shop] server reached pm.max_children setting (5), consider raising it")
+	for i := 0; i < 8; i++ {
+		at := 12*time.Second + time.Duration(i)*time.Second
+		client := "203.0.113." + itoa(i+1)
+		req := "GET /checkout.php HTTP/1.1"
+		if i%4 == 3 {
+			req = "GET /cart.php HTTP/1.1"
+		}
+		add(Input{Type: parsers.TypeNginxError, Path: "/var/log/nginx/error.log", Text: []byte("upstream timed out"),
+			Event: parsers.Event{Time: t0.Add(at), Kind: parsers.KindProxy, Signal: parsers.SigUpstreamTimedOut,
+				Client: []byte(client), Request: []byte(req), Upstream: []byte(shopSock), Server: []byte("shop.example.com")}})
+		access(at, "shop.example.com", "shop.access.log", 504, client, req)
+	}
+	// The blog's pool is fine; its upstream appears in an unrelated notice.
+	add(Input{Type: parsers.TypeNginxError, Path: "/var/log/nginx/error.log", Text: []byte("buffered"),
+		Event: parsers.Event{Time: t0.Add(15 * time.Second), Kind: parsers.KindProxy, Upstream: []byte(blogSock), Server: []byte("blog.example.com")}})
+	sortInputs(in)
+	inc := one(t, run(t, DefaultConfig(), in))
+	if inc.Cause != CausePoolExhausted || inc.Statuses["504"] != 8 {
+		t.Fatalf("cause %s statuses %v", inc.Cause, inc.Statuses)
+	}
+	sc := inc.Scope
+	if len(sc.Sites) != 1 || sc.Sites[0] != "shop.example.com" {
+		t.Errorf("sites %v, want [shop.example.com]", sc.Sites)
+	}
+	if len(sc.Pools) != 1 || sc.Pools[0] != "shop" {
+		t.Errorf("pools %v, want [shop]", sc.Pools)
+	}
+	if len(sc.Upstreams) != 1 || sc.Upstreams[0] != "unix:/run/php/shop.sock" {
+		t.Errorf("upstreams %v, want [unix:/run/php/shop.sock]", sc.Upstreams)
+	}
+	if len(sc.Paths) != 2 || sc.Paths[0] != (PathCount{"/checkout.php", 6}) || sc.Paths[1] != (PathCount{"/cart.php", 2}) {
+		t.Errorf("paths %v", sc.Paths)
+	}
+	if !equalInts(inc.EdgeStatus, []int{504}) {
+		t.Errorf("edge_status %v, want [504]", inc.EdgeStatus)
+	}
+}
+
+// TestScopePoolFromListen: without a php-fpm log line naming the pool, the
+// upstream socket matched to a pool's listen (from the configs) names it;
+// without a site from the config the access log's name (rotation suffix
+// dropped) stands for the site.
+func TestScopePoolFromListen(t *testing.T) {
+	var s scenario
+	s.healthy(0, 20*time.Second, time.Second)
+	s.failing(5*time.Second, 6, time.Second, 502, parsers.SigConnectRefused, "connect() failed (111: Connection refused)")
+	for i := range s.in {
+		s.in[i].Path = "/var/log/nginx/shop.access.log.1"
+		if s.in[i].Type == parsers.TypeNginxError {
+			s.in[i].Path = "/var/log/nginx/error.log"
+		}
+	}
+	sortInputs(s.in)
+	cfg := DefaultConfig()
+	cfg.Pools = map[string]string{}
+	for _, k := range PoolListenKeys("/run/php/php8.2-fpm.sock") {
+		cfg.Pools[k] = "www"
+	}
+	inc := one(t, run(t, cfg, s.in))
+	if inc.Cause != CauseUpstreamDown {
+		t.Fatalf("cause %s", inc.Cause)
+	}
+	if len(inc.Scope.Pools) != 1 || inc.Scope.Pools[0] != "www" {
+		t.Errorf("pools %v, want [www]", inc.Scope.Pools)
+	}
+	if len(inc.Scope.Sites) != 1 || inc.Scope.Sites[0] != "shop.access.log" {
+		t.Errorf("sites %v, want [shop.access.log]", inc.Scope.Sites)
+	}
+}
+
+// TestUpstreamStatusNotProof: nginx writes $upstream_status 502 for its own
+// 502s, so without the error log a 502 with us=502 is not the application's;
+// a 503 with us=503 is.
+func TestUpstreamStatusNotProof(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   Cause
+	}{{502, CauseUnknown}, {504, CauseUnknown}, {503, CauseApplicationError}} {
+		var s scenario
+		s.healthy(0, 20*time.Second, time.Second)
+		for i := 0; i < 6; i++ {
+			s.add(parsers.TypeNginxAccess, parsers.Event{Time: t0.Add(time.Duration(5+i) * time.Second), Kind: parsers.KindAccess, Status: tc.status,
+				Client: []byte("203.0.113.1"), Request: []byte("GET /x HTTP/1.1"), UpstreamStatus: []byte(itoa(tc.status)), RequestTime: -1, UpstreamTime: -1}, "x")
+		}
+		sortInputs(s.in)
+		inc := one(t, run(t, DefaultConfig(), s.in))
+		if inc.Cause != tc.want {
+			t.Errorf("%d with us=%d and no error log: %s, want %s (%s)", tc.status, tc.status, inc.Cause, tc.want, inc.Summary)
+		}
+	}
+}
+
+func sortInputs(in []Input) {
+	for i := 1; i < len(in); i++ {
+		for j := i; j > 0 && in[j].Event.Time.Before(in[j-1].Event.Time); j-- {
+			in[j], in[j-1] = in[j-1], in[j]
+		}
+	}
+}
