@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"hash/maphash"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,6 +47,8 @@ type Correlator struct {
 	pending []gateway     // gateway statuses waiting to settle, in arrival order
 	perSec  secondCounter // requests per second, for incident request counts
 
+	edge edgeRanges // Cloudflare's addresses: a request from one came through Cloudflare
+
 	cur       *incident
 	out       []Update
 	prunedSec int64
@@ -83,7 +86,8 @@ func New(cfg Config) *Correlator {
 	if cfg.SplitRun <= 0 {
 		cfg.SplitRun = DefaultConfig().SplitRun
 	}
-	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: secondCounter{m: map[int64]int{}}}
+	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: secondCounter{m: map[int64]int{}},
+		edge: cloudflareRanges()}
 }
 
 // signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
@@ -120,6 +124,7 @@ type gateway struct {
 	logName  string // the access log's file name, the site when nothing better is known
 	upstream string // normalised upstream address
 	cfRay    bool   // the request carried Cloudflare's CF-Ray
+	fromEdge bool   // the TCP peer was a Cloudflare address
 }
 
 // Observe hands one parsed line to the correlator. Lines with a zero time
@@ -439,6 +444,9 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		site:    in.Site,
 		logName: logName(in.Path),
 		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
+	}
+	if a, err := netip.ParseAddr(string(ev.RemoteAddr)); err == nil {
+		g.fromEdge = c.edge.contains(a)
 	}
 	if len(ev.Upstream) > 0 && !bytes.Equal(ev.Upstream, []byte("-")) {
 		g.upstream = normUpstream(string(ev.Upstream))

@@ -1,10 +1,33 @@
 package correlate
 
 import (
+	"net/netip"
 	"strings"
 
+	"github.com/origin-agent/origin-agent/firewall"
 	"github.com/origin-agent/origin-agent/parsers"
 )
+
+// edgeRanges are Cloudflare's address ranges (the embedded list).
+type edgeRanges []netip.Prefix
+
+func cloudflareRanges() edgeRanges {
+	r, err := firewall.Embedded()
+	if err != nil {
+		return nil
+	}
+	return r.All()
+}
+
+func (e edgeRanges) contains(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range e {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
 
 // crashSignal reports whether a process that died on signal sig crashed
 // (or was killed) rather than being told to stop.

@@ -25,6 +25,7 @@ type incident struct {
 	upEqOwn     int           // of upEq: 502/504, which nginx also writes for its own errors
 	anchors     int           // members made from failure lines, not statuses
 	cfRays      int           // affected requests that carried CF-Ray
+	fromEdge    int           // affected requests whose TCP peer was a Cloudflare address
 	apache      int           // gateway statuses from apache access logs
 	pseudo      int           // gateway statuses inferred from proxy errors
 	gwEvidence  []Evidence
@@ -151,6 +152,9 @@ func (inc *incident) commit(g gateway) {
 	}
 	if g.cfRay {
 		inc.cfRays++
+	}
+	if g.fromEdge {
+		inc.fromEdge++
 	}
 	if !g.anchor {
 		site := g.site

@@ -68,9 +68,14 @@ func cloudflareTimeoutRule(inc *incident) verdict {
 		conf += 0.05
 		also = append(also, "nginx logged the client closing the connection while the upstream was still working")
 	}
-	if inc.cfRays > 0 {
+	if inc.cfRays > 0 || inc.fromEdge > 0 {
 		conf += 0.05
+	}
+	if inc.cfRays > 0 {
 		also = append(also, fmt.Sprintf("%d of them carried Cloudflare's CF-Ray", inc.cfRays))
+	}
+	if inc.fromEdge > 0 {
+		also = append(also, fmt.Sprintf("%d came from Cloudflare's addresses", inc.fromEdge))
 	}
 	conf = min(conf, 0.95)
 	where := ""

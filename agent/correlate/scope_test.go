@@ -132,3 +132,44 @@ func sortInputs(in []Input) {
 		}
 	}
 }
+
+// TestEdgeTimeoutOnly499sAt100s: only a 499 whose request took Cloudflare's
+// 100 s is its timeout; a visitor who gave up after 30 s is not an incident.
+// A request from a Cloudflare address counts as coming through the edge.
+func TestEdgeTimeoutOnly499sAt100s(t *testing.T) {
+	var s scenario
+	s.healthy(0, 200*time.Second, 2*time.Second)
+	s.add(parsers.TypeNginxAccess, parsers.Event{Time: t0.Add(50 * time.Second), Kind: parsers.KindAccess, Status: 499,
+		RemoteAddr: []byte("162.158.1.7"), Request: []byte("GET /search.php HTTP/1.1"), RequestTime: 30_000_000, UpstreamTime: -1}, "499 at 30 s")
+	s.add(parsers.TypeNginxAccess, parsers.Event{Time: t0.Add(150 * time.Second), Kind: parsers.KindAccess, Status: 499,
+		RemoteAddr: []byte("162.158.1.7"), Request: []byte("GET /export.php HTTP/1.1"), RequestTime: 100_004_000, UpstreamTime: -1}, "499 at 100 s")
+	sortInputs(s.in)
+	inc := one(t, run(t, DefaultConfig(), s.in))
+	if inc.Cause != CauseCloudflareTimeout || inc.Statuses["499"] != 1 || !equalInts(inc.EdgeStatus, []int{524}) {
+		t.Fatalf("cause %s statuses %v edge %v", inc.Cause, inc.Statuses, inc.EdgeStatus)
+	}
+	if !contains(inc.Summary, "1 came from Cloudflare's addresses") || !contains(inc.Summary, "/export.php") {
+		t.Errorf("summary: %s", inc.Summary)
+	}
+}
+
+// TestCrashOpensLive: in the daemon (Emit) a crash line alone opens an
+// incident, with its edge status, before the quiet gap closes it.
+func TestCrashOpensLive(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Emit = true
+	c := New(cfg)
+	in := captured(t, "nginx-worker-crash", false)
+	var opened []Incident
+	for i := range in {
+		c.Observe(&in[i])
+		for _, u := range c.Tick(in[i].Event.Time) {
+			if u.State == Opened {
+				opened = append(opened, u.Incident)
+			}
+		}
+	}
+	if len(opened) != 1 || opened[0].Cause != CauseWebServerCrash || !equalInts(opened[0].EdgeStatus, []int{520}) {
+		t.Fatalf("opened %+v", opened)
+	}
+}
