@@ -445,8 +445,11 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		logName: logName(in.Path),
 		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
 	}
-	if a, err := netip.ParseAddr(string(ev.RemoteAddr)); err == nil {
-		g.fromEdge = c.edge.contains(a)
+	if ev.Status == 499 {
+		// only the edge timeout rule asks; a gateway line costs no parse
+		if a, err := netip.ParseAddr(string(ev.RemoteAddr)); err == nil {
+			g.fromEdge = c.edge.contains(a)
+		}
 	}
 	if len(ev.Upstream) > 0 && !bytes.Equal(ev.Upstream, []byte("-")) {
 		g.upstream = normUpstream(string(ev.Upstream))
