@@ -330,10 +330,11 @@ func (c *Correlator) assign(g gateway) {
 		inc.commitRun()
 	}
 	inc.run = append(inc.run, g)
-	if len(inc.run) >= c.cfg.SplitRun && inc.gateways < c.cfg.SplitRun {
+	if len(inc.run) >= c.cfg.SplitRun && inc.gateways < c.cfg.SplitRun && inc.anchors < inc.gateways {
 		// A handful of statuses before a change of family are its prelude
 		// (the requests in flight when php-fpm stopped are reset, then
-		// connections are refused): one incident, not two.
+		// connections are refused): one incident, not two. A crashed web
+		// server worker alone is no prelude: what fails after it is news.
 		inc.commitRun()
 	} else if len(inc.run) >= c.cfg.SplitRun {
 		run := inc.run

@@ -173,3 +173,27 @@ func TestCrashOpensLive(t *testing.T) {
 		t.Fatalf("opened %+v", opened)
 	}
 }
+
+// TestCrashThenOtherFailures: statuses of another kind that follow a web
+// server crash within the gap are an incident of their own, not absorbed
+// as the crash's "prelude".
+func TestCrashThenOtherFailures(t *testing.T) {
+	in := captured(t, "nginx-worker-crash", false)
+	crashAt := time.Date(2026, 12, 3, 8, 29, 21, 0, time.UTC)
+	var s scenario
+	for i := 0; i < 6; i++ {
+		at := crashAt.Add(time.Duration(10+i) * time.Second).Sub(t0)
+		client, req := "203.0.113."+itoa(i+1), "GET /p"+itoa(i)+".php HTTP/1.1"
+		s.proxy(at, parsers.SigConnectRefused, client, req, "connect() failed (111: Connection refused)")
+		s.access(at, 502, client, req)
+	}
+	in = append(in, s.in...)
+	sortInputs(in)
+	incs := run(t, DefaultConfig(), in)
+	if len(incs) != 2 || incs[0].Cause != CauseWebServerCrash || incs[1].Cause != CauseUpstreamDown || incs[1].Statuses["502"] != 6 {
+		for _, i := range incs {
+			t.Logf("%s %v", i.Cause, i.Statuses)
+		}
+		t.Fatalf("want web_server_crash then upstream_down with 6×502")
+	}
+}
