@@ -61,6 +61,7 @@ SCENARIOS=(
 	nginx-http-backend-killed
 	apache-child-segfault
 	nginx-cloudflare-timeout
+	nginx-two-pools
 )
 
 FPM_BIN=${FPM_BIN:-php-fpm8.2}
@@ -775,7 +776,7 @@ add_request() {
 		echo 'output = "/dev/null"'
 		printf 'max-time = %s\n' "${MAX_TIME:-20}"
 		printf 'user-agent = "%s"\n' "${USER_AGENTS[i % ${#USER_AGENTS[@]}]}"
-		echo 'header = "Host: shop.example.com"'
+		printf 'header = "Host: %s"\n' "${REQ_HOST:-shop.example.com}"
 		printf 'header = "CF-Connecting-IP: %s"\n' "${CLIENT_IPS[i]}"
 		printf 'header = "X-Forwarded-For: %s"\n' "${CLIENT_IPS[i]}"
 		echo 'header = "X-Forwarded-Proto: https"'
@@ -1396,12 +1397,83 @@ slowlog = $D/php-fpm-slow.log"
 	expect error.log 'client prematurely closed connection' "client closed (info)"
 }
 
+# Two sites on one nginx, each with its own access log and php-fpm pool; only
+# the shop's pool (max_children 3) is exhausted, the blog's stays healthy.
+sc_nginx_two_pools() {
+	mkdir -p "$D/fpm"
+	cat >"$D/fpm/php-fpm.conf" <<EOF
+; php-fpm for scenario $SCN, written by examples/generate.sh
+[global]
+pid = $D/fpm/php-fpm.pid
+error_log = $D/logs/php-fpm.log
+log_level = notice
+daemonize = no
+
+[shop]
+user = www-data
+group = www-data
+listen = $D/shop.sock
+listen.owner = www-data
+listen.group = www-data
+listen.backlog = 4
+$(pool_dynamic 3 2 1 2)
+request_slowlog_timeout = 1s
+slowlog = $D/php-fpm-shop-slow.log
+
+[blog]
+user = www-data
+group = www-data
+listen = $D/blog.sock
+listen.owner = www-data
+listen.group = www-data
+$(pool_dynamic 5 2 1 3)
+EOF
+	FPM_LISTEN=$D/blog.sock
+	start_fpm
+	nginx_conf "unix:$D/shop.sock" combined "fastcgi_read_timeout 2s;"
+	# A second server block: the blog, its own access log and pool.
+	awk -v d="$D" '
+		/^    server \{/ && !done { inserver = 1 }
+		{ print }
+		inserver { block = block $0 "\n" }
+		inserver && /^    \}/ { inserver = 0; done = 1
+			gsub(/shop\.example\.com/, "blog.example.com", block)
+			gsub(d "/shop\\.sock", d "/blog.sock", block)
+			gsub(/fastcgi_read_timeout 2s;/, "", block)
+			sub(/server \{\n/, "server {\n        access_log " d "/logs/blog.access.log combined;\n", block)
+			printf "%s", block }
+	' "$D/nginx/nginx.conf" >"$D/nginx/nginx.conf.new"
+	sed -i "s|access_log $D/logs/access.log combined;|access_log $D/logs/shop.access.log combined;|" "$D/nginx/nginx.conf.new"
+	mv "$D/nginx/nginx.conf.new" "$D/nginx/nginx.conf"
+	start_nginx
+	healthy 20
+	REQ_HOST=blog.example.com healthy 20
+	log "the shop's report turns slow (3 s), 24 visitors open it; the blog's pool is not touched"
+	set_flag report_delay 3
+	new_config
+	for ((k = 0; k < 24; k++)); do add_request "$CONF" GET "/report.php?range=90d"; done
+	background parallel 24
+	sleep 0.2
+	traffic 2 22 10
+	REQ_HOST=blog.example.com traffic 2 22 10
+	traffic_wait
+	clear_flags
+	wait_idle 15
+	healthy 20
+	REQ_HOST=blog.example.com healthy 20
+	cp "$D/nginx/nginx.conf" "$D/logs/nginx.conf"
+	expect php-fpm.log '\[pool shop\] server reached pm.max_children' "shop pool warning"
+	expect_none php-fpm.log '\[pool blog\] server reached pm.max_children' "blog pool warning"
+	expect shop.access.log '" 50[24] ' "shop gateway status"
+	expect_none blog.access.log '" 50[234] ' "blog gateway status"
+}
+
 # ---------------------------------------------------------------- main
 
-# status_counts FILE: "200=120 404=9 502=31" from an nginx or apache access log.
+# status_counts FILE...: "200=120 404=9 502=31" from nginx or apache access logs.
 status_counts() {
 	awk '{ if (match($0, /" [0-9][0-9][0-9] /)) c[substr($0, RSTART + 2, 3)]++ }
-		END { for (s in c) printf "%s=%d\n", s, c[s] }' "$1" | sort | paste -sd' ' -
+		END { for (s in c) printf "%s=%d\n", s, c[s] }' "$@" | sort | paste -sd' ' -
 }
 
 run_scenario() {
@@ -1423,7 +1495,7 @@ run_scenario() {
 	mkdir -p "$OUT/$SCN"
 	cp "$D/logs"/* "$OUT/$SCN/"
 	chmod 644 "$OUT/$SCN"/*
-	log "done in $((SECONDS - t0)) s: $(status_counts "$OUT/$SCN/access.log")"
+	log "done in $((SECONDS - t0)) s: $(status_counts "$OUT/$SCN/"*access.log)"
 	SCN=
 }
 
@@ -1437,7 +1509,7 @@ done
 echo
 echo "Summary (status counts per access log, $OUT):"
 for s in "${RUN_LIST[@]}"; do
-	printf '  %-32s %s\n' "$s" "$(status_counts "$OUT/$s/access.log")"
+	printf '  %-32s %s\n' "$s" "$(status_counts "$OUT/$s/"*access.log)"
 done
 if ((${#FAILURES[@]})); then
 	echo

@@ -63,6 +63,7 @@ type analysisDoc struct {
 		EdgeStatus []int          `json:"edge_status"`
 		Scope      struct {
 			Sites []string `json:"sites"`
+			Pools []string `json:"pools"`
 		} `json:"scope"`
 	} `json:"incidents"`
 }
@@ -126,6 +127,11 @@ func checkCases(t *testing.T, dir string, want map[string][]string) {
 		}
 		if inc.Cause == "cloudflare_timeout" && inc.Statuses["499"] == 0 {
 			t.Errorf("%s: cloudflare_timeout without 499s: %v", inc.Case, inc.Statuses)
+		}
+		// Two server blocks, two pools, only the shop's exhausted: the
+		// incident names that site and that pool, not both.
+		if inc.Case == "nginx-two-pools" && (fmt.Sprint(inc.Scope.Sites) != "[shop.example.com]" || fmt.Sprint(inc.Scope.Pools) != "[shop]") {
+			t.Errorf("%s: scope sites %v pools %v, want [shop.example.com] [shop]", inc.Case, inc.Scope.Sites, inc.Scope.Pools)
 		}
 		if inc.Statuses["499"] > 0 && len(inc.Scope.Sites) == 0 {
 			t.Errorf("%s: no site for requests from an access log", inc.Case)
