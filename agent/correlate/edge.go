@@ -54,6 +54,11 @@ func webServerProcess(name string) bool {
 func anchorOf(ev *parsers.Event) (family, bool) {
 	switch ev.Signal {
 	case parsers.SigServerChildSignal:
+		if len(ev.Code) > 0 && ev.ExitSig == 9 {
+			// apache SIGKILLs children itself that outlive a stop or
+			// graceful restart (AH00045): not a crash
+			return famNone, false
+		}
 		return famCrash, crashSignal(ev.ExitSig)
 	case parsers.SigSegfault:
 		return famCrash, webServerProcess(string(ev.Process))

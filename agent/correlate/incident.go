@@ -276,7 +276,7 @@ func (inc *incident) addSignal(s signal) {
 	case parsers.SigFPMStopping:
 		a.fpmStopped = true
 	case parsers.SigServerChildSignal:
-		if crashSignal(ev.ExitSig) && len(a.crashes) < maxTracked {
+		if _, crash := anchorOf(ev); crash && len(a.crashes) < maxTracked {
 			srv := "nginx"
 			if s.typ == parsers.TypeApacheError {
 				srv = "apache"

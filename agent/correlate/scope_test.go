@@ -197,3 +197,26 @@ func TestCrashThenOtherFailures(t *testing.T) {
 		t.Fatalf("want web_server_crash then upstream_down with 6×502")
 	}
 }
+
+// TestAnchorSignals: which deaths of the web server's own processes open
+// an incident by themselves.
+func TestAnchorSignals(t *testing.T) {
+	for _, tc := range []struct {
+		ev   parsers.Event
+		want bool
+	}{
+		{parsers.Event{Signal: parsers.SigServerChildSignal, ExitSig: 11}, true},                          // nginx SIGSEGV
+		{parsers.Event{Signal: parsers.SigServerChildSignal, ExitSig: 9}, true},                           // nginx SIGKILL (OOM, admin)
+		{parsers.Event{Signal: parsers.SigServerChildSignal, ExitSig: 15}, false},                         // told to stop
+		{parsers.Event{Signal: parsers.SigServerChildSignal, ExitSig: 6, Code: []byte("AH00052")}, true},  // apache SIGABRT
+		{parsers.Event{Signal: parsers.SigServerChildSignal, ExitSig: 9, Code: []byte("AH00052")}, false}, // apache kills its own stragglers
+		{parsers.Event{Signal: parsers.SigSegfault, Process: []byte("nginx")}, true},
+		{parsers.Event{Signal: parsers.SigSegfault, Process: []byte("apache2")}, true},
+		{parsers.Event{Signal: parsers.SigSegfault, Process: []byte("php-fpm8.2")}, false}, // upstream_crash, not the web server
+		{parsers.Event{Signal: parsers.SigWorkerConnections, Kind: parsers.KindProxy}, true},
+	} {
+		if _, got := anchorOf(&tc.ev); got != tc.want {
+			t.Errorf("%v sig %d %q %q: %v, want %v", tc.ev.Signal, tc.ev.ExitSig, tc.ev.Code, tc.ev.Process, got, tc.want)
+		}
+	}
+}
