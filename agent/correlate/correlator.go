@@ -315,6 +315,13 @@ func (c *Correlator) assign(g gateway) {
 		c.open(g)
 		return
 	}
+	if inc := c.cur; inc.anchors == inc.gateways && !g.anchor && g.fam.group() != inc.dominant() {
+		// Requests failing otherwise after a crashed web server worker are
+		// news, not part of the crash (which failed no logged request).
+		c.close()
+		c.open(g)
+		return
+	}
 	inc := c.cur
 	if g.t.After(inc.last) {
 		inc.last = g.t

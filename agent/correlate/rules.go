@@ -42,6 +42,16 @@ func (c *Correlator) diagnose(inc *incident) Incident {
 		out.Statuses["499"] = n
 	}
 	out.EdgeStatus = EdgeStatusOf(v.cause, out.Statuses)
+	if v.cause != CauseWebServerCrash && len(inc.sig.crashes) > 0 && inc.fams[famCrash] > 0 {
+		// The web server's own worker died during another failure: its
+		// in-flight requests got Cloudflare's 520 besides.
+		out.EdgeStatus = append([]int{520}, out.EdgeStatus...)
+		cr := inc.sig.crashes[0]
+		out.Summary += fmt.Sprintf("; also %s process %d died on signal %d (%s) with requests in flight (520)", cr.server, cr.pid, cr.sig, sigName(cr.sig))
+		ev := append(out.Evidence, pick(&inc.sig, parsers.SigServerChildSignal)...)
+		sort.SliceStable(ev, func(i, j int) bool { return ev[i].Time.Before(ev[j].Time) })
+		out.Evidence = dedupEvidence(ev)
+	}
 	out.Scope = c.scope(inc, out.Paths)
 	if c.coverage.access {
 		out.Requests = c.perSec.sum(inc.start, inc.last)

@@ -178,23 +178,25 @@ func TestCrashOpensLive(t *testing.T) {
 // server crash within the gap are an incident of their own, not absorbed
 // as the crash's "prelude".
 func TestCrashThenOtherFailures(t *testing.T) {
-	in := captured(t, "nginx-worker-crash", false)
-	crashAt := time.Date(2026, 12, 3, 8, 29, 21, 0, time.UTC)
-	var s scenario
-	for i := 0; i < 6; i++ {
-		at := crashAt.Add(time.Duration(10+i) * time.Second).Sub(t0)
-		client, req := "203.0.113."+itoa(i+1), "GET /p"+itoa(i)+".php HTTP/1.1"
-		s.proxy(at, parsers.SigConnectRefused, client, req, "connect() failed (111: Connection refused)")
-		s.access(at, 502, client, req)
-	}
-	in = append(in, s.in...)
-	sortInputs(in)
-	incs := run(t, DefaultConfig(), in)
-	if len(incs) != 2 || incs[0].Cause != CauseWebServerCrash || incs[1].Cause != CauseUpstreamDown || incs[1].Statuses["502"] != 6 {
-		for _, i := range incs {
-			t.Logf("%s %v", i.Cause, i.Statuses)
+	for _, n := range []int{2, 6} { // fewer and more than SplitRun
+		in := captured(t, "nginx-worker-crash", false)
+		crashAt := time.Date(2026, 12, 3, 8, 29, 21, 0, time.UTC)
+		var s scenario
+		for i := 0; i < n; i++ {
+			at := crashAt.Add(time.Duration(10+i) * time.Second).Sub(t0)
+			client, req := "203.0.113."+itoa(i+1), "GET /p"+itoa(i)+".php HTTP/1.1"
+			s.proxy(at, parsers.SigConnectRefused, client, req, "connect() failed (111: Connection refused)")
+			s.access(at, 502, client, req)
 		}
-		t.Fatalf("want web_server_crash then upstream_down with 6×502")
+		in = append(in, s.in...)
+		sortInputs(in)
+		incs := run(t, DefaultConfig(), in)
+		if len(incs) != 2 || incs[0].Cause != CauseWebServerCrash || incs[1].Cause != CauseUpstreamDown || incs[1].Statuses["502"] != n {
+			for _, i := range incs {
+				t.Logf("%s %v", i.Cause, i.Statuses)
+			}
+			t.Fatalf("%d refusals: want web_server_crash then upstream_down with %d×502", n, n)
+		}
 	}
 }
 
@@ -218,5 +220,21 @@ func TestAnchorSignals(t *testing.T) {
 		if _, got := anchorOf(&tc.ev); got != tc.want {
 			t.Errorf("%v sig %d %q %q: %v, want %v", tc.ev.Signal, tc.ev.ExitSig, tc.ev.Code, tc.ev.Process, got, tc.want)
 		}
+	}
+}
+
+// TestCrashDuringOtherIncident: an nginx worker that dies amid an upstream
+// timeout burst does not change its cause, but its visitors got 520 too.
+func TestCrashDuringOtherIncident(t *testing.T) {
+	var s scenario
+	s.healthy(0, 40*time.Second, time.Second)
+	s.failing(5*time.Second, 12, time.Second, 504, parsers.SigUpstreamTimedOut, "upstream timed out (110: Connection timed out)")
+	s.add(parsers.TypeNginxError, parsers.Event{Time: t0.Add(9 * time.Second), Kind: parsers.KindProxy, Signal: parsers.SigServerChildSignal,
+		ChildPID: 12577, ExitSig: 11}, "[alert] 12574#12574: worker process 12577 exited on signal 11")
+	s.add(parsers.TypeNginxError, parsers.Event{Time: t0.Add(9 * time.Second), Kind: parsers.KindProxy, Signal: parsers.SigServerStarted}, "start worker processes")
+	sortInputs(s.in)
+	inc := one(t, run(t, DefaultConfig(), s.in))
+	if inc.Cause != CauseUpstreamTimeout || !equalInts(inc.EdgeStatus, []int{520, 504}) || !contains(inc.Summary, "process 12577 died on signal 11") {
+		t.Fatalf("cause %s edge %v: %s", inc.Cause, inc.EdgeStatus, inc.Summary)
 	}
 }
