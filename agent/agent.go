@@ -35,6 +35,7 @@ import (
 type Watch struct {
 	Path   string
 	Type   parsers.Type
+	Site   string // server_name / ServerName of an access log written for one site
 	Format string // access-log format name, for display
 	Parse  parsers.Func
 }
@@ -174,7 +175,9 @@ func New(opt Options) (*Agent, error) {
 		opt.CheckInterval = 10 * time.Second
 	}
 	if opt.Correlate.Gap <= 0 {
+		pools := opt.Correlate.Pools
 		opt.Correlate = correlate.DefaultConfig()
+		opt.Correlate.Pools = pools
 		// Live lines arrive within a poll interval of being written: a
 		// gateway status need not wait long for its proxy error.
 		opt.Correlate.Settle = time.Second
@@ -394,7 +397,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			if ev.Time.IsZero() {
 				ev.Time = a.now()
 			}
-			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: ack}
+			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text, Site: w.Site}, Ack: ack}
 		}
 		select {
 		case out <- it:

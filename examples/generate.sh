@@ -2,7 +2,7 @@
 #
 # generate.sh - make the incident logs under examples/ with real servers.
 #
-# Usage: sudo examples/generate.sh [--only NAME]... [--out DIR] [OUTDIR]
+# Usage: sudo examples/generate.sh [--only NAME]... [--skip NAME]... [--out DIR] [OUTDIR]
 #        sudo examples/generate.sh --list
 #
 # Each scenario starts its own nginx (or apache2) and php-fpm8.2 from config files
@@ -29,7 +29,10 @@
 # services need not run), and the cgroup memory controller (v1 at
 # /sys/fs/cgroup/memory, or v2). Ports: the first free 127.0.0.1 port at or above
 # 18100+10*i (HTTP) and 19100+10*i (php-fpm over TCP) for scenario i. Unix sockets
-# live in the temp dir. It finishes in about two to three minutes.
+# live in the temp dir. It finishes in about five minutes, two of them in
+# nginx-cloudflare-timeout (it waits out Cloudflare's 100 s): run that one
+# beside the others (--only nginx-cloudflare-timeout, --skip it in a second
+# run) to save them; two runs never share ports, temp dirs or cgroups.
 #
 # On exit (also on error or Ctrl-C) it stops only the processes it started, by
 # PID. It also removes its memory cgroup and its temp dir.
@@ -53,12 +56,19 @@ SCENARIOS=(
 	nginx-app-503-upstream-status
 	apache-fpm-down
 	apache-timeout
+	nginx-worker-crash
+	nginx-worker-connections
+	nginx-http-backend-killed
+	apache-child-segfault
+	nginx-cloudflare-timeout
+	nginx-two-pools
 )
 
 FPM_BIN=${FPM_BIN:-php-fpm8.2}
 NGINX_BIN=${NGINX_BIN:-nginx}
 APACHE_BIN=${APACHE_BIN:-apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
+PYTHON_BIN=${PYTHON_BIN:-python3}
 
 usage() {
 	sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//'
@@ -78,6 +88,7 @@ log() {
 
 OUT=$SCRIPT_DIR
 ONLY=()
+SKIP=()
 while (($#)); do
 	case $1 in
 	--only)
@@ -88,6 +99,11 @@ while (($#)); do
 	--only=*)
 		ONLY+=("${1#--only=}")
 		shift
+		;;
+	--skip)
+		(($# >= 2)) || die "--skip needs a scenario name"
+		SKIP+=("$2")
+		shift 2
 		;;
 	--out)
 		(($# >= 2)) || die "--out needs a directory"
@@ -123,14 +139,18 @@ if ((${#ONLY[@]})); then
 		RUN_LIST+=("$want")
 	done
 else
-	RUN_LIST=("${SCENARIOS[@]}")
+	for s in "${SCENARIOS[@]}"; do
+		skip=
+		for k in "${SKIP[@]}"; do [[ $s == "$k" ]] && skip=1; done
+		[[ -n $skip ]] || RUN_LIST+=("$s")
+	done
 fi
 
 # ---------------------------------------------------------------- preflight
 
 ((EUID == 0)) || die "must run as root (php-fpm pools switch to www-data, the OOM scenario makes a memory cgroup)"
-for cmd in "$FPM_BIN" "$NGINX_BIN" "$APACHE_BIN" curl ss dmesg awk; do
-	command -v "$cmd" >/dev/null || die "$cmd not found; on Debian 12: apt-get install nginx apache2 php8.2-fpm curl iproute2"
+for cmd in "$FPM_BIN" "$NGINX_BIN" "$APACHE_BIN" "$PYTHON_BIN" curl ss dmesg awk pgrep; do
+	command -v "$cmd" >/dev/null || die "$cmd not found; on Debian 12: apt-get install nginx apache2 php8.2-fpm python3 curl iproute2 procps"
 done
 id www-data >/dev/null 2>&1 || die "user www-data does not exist"
 mkdir -p "$OUT" || die "cannot create output dir $OUT"
@@ -148,6 +168,7 @@ FPM_PID=         # php-fpm master (a child of this script, run with -F)
 NGINX_PID=       # nginx master (a child of this script, "daemon off")
 APACHE_PIDFILE=  # apache2 daemonizes; its PidFile says which process is ours
 CGROUP=          # memory cgroup dir made for nginx-oom-kill
+APP_PID=         # the HTTP app server of nginx-http-backend-killed (python3)
 FAILURES=()      # "scenario: missing evidence" lines
 SCN=
 
@@ -195,6 +216,8 @@ stop_all() {
 	stop_nginx
 	stop_apache
 	stop_fpm TERM
+	stop_pid "$APP_PID" TERM
+	APP_PID=
 	remove_cgroup
 }
 
@@ -458,20 +481,112 @@ wait_listen() {
 	die "$name did not listen on $addr within 10 s: $(tail -n 5 "$logf" 2>/dev/null)"
 }
 
+# ---------------------------------------------------------------- HTTP app server
+
+# start_app PORT: a small threaded HTTP app server (as gunicorn or node would
+# be) on 127.0.0.1:PORT that answers every path; /report.php sleeps for the
+# seconds in the report_delay flag.
+start_app() {
+	APP_PORT=$1
+	cat >"$D/app.py" <<'EOF'
+import http.server, sys, time
+
+FLAGS = sys.argv[2]
+
+
+class Shop(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.answer()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.answer()
+
+    def answer(self):
+        if self.path.startswith("/report.php"):
+            try:
+                with open(FLAGS + "/report_delay") as f:
+                    time.sleep(float(f.read()))
+            except OSError:
+                pass
+        body = b"<!doctype html><title>Shop</title>\n" + b"<p>Lorem ipsum dolor sit amet.</p>\n" * 12
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Shop).serve_forever()
+EOF
+	"$PYTHON_BIN" "$D/app.py" "$APP_PORT" "$FLAGS" >>"$D/app.out" 2>&1 &
+	APP_PID=$!
+	wait_listen "127.0.0.1:$APP_PORT" "$APP_PID" "app server" "$D/app.out"
+}
+
 # ---------------------------------------------------------------- nginx
 
 # nginx_conf UPSTREAM LOGFORMAT EXTRA: write $D/nginx/nginx.conf.
-# UPSTREAM is a fastcgi_pass target, LOGFORMAT "combined" or "main_ext",
-# EXTRA more directives for the PHP location.
+# UPSTREAM is a fastcgi_pass target, or an http:// URL for an HTTP app server
+# (then the whole site is proxy_pass'ed to it); LOGFORMAT "combined",
+# "main_ext" or "main_cf" (main_ext + cf_ray="$http_cf_ray"); EXTRA more
+# directives for the PHP (or proxied) location. NGX_CONNS sets
+# worker_connections (512), NGX_ERRLEVEL the error_log level (notice).
 nginx_conf() {
-	local upstream=$1 fmt=$2 extra=${3-} formats=
+	local upstream=$1 fmt=$2 extra=${3-} formats= cf= loc
 	mkdir -p "$D/nginx/tmp"
-	if [[ $fmt == main_ext ]]; then
-		formats='log_format main_ext '\''$remote_addr - $remote_user [$time_local] "$request" '\''
+	if [[ $fmt == main_cf ]]; then
+		cf=' cf_ray="$http_cf_ray"'
+	fi
+	if [[ $fmt == main_ext || $fmt == main_cf ]]; then
+		formats='log_format '$fmt' '\''$remote_addr - $remote_user [$time_local] "$request" '\''
                     '\''$status $body_bytes_sent "$http_referer" "$http_user_agent" '\''
                     '\''"$http_x_forwarded_for" rt=$request_time uct="$upstream_connect_time" '\''
                     '\''uht="$upstream_header_time" urt="$upstream_response_time" '\''
-                    '\''us="$upstream_status" ua="$upstream_addr"'\'';'
+                    '\''us="$upstream_status" ua="$upstream_addr"'$cf\'';'
+	fi
+	if [[ $upstream == http://* ]]; then
+		loc="location / {
+            proxy_pass $upstream;
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            $extra
+        }
+
+        location /static/ {
+        }"
+	else
+		loc="location / {
+            try_files \$uri \$uri/ =404;
+        }
+
+        location ~ \.php\$ {
+            try_files \$uri =404;
+            fastcgi_pass $upstream;
+            fastcgi_index index.php;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_param QUERY_STRING \$query_string;
+            fastcgi_param REQUEST_METHOD \$request_method;
+            fastcgi_param CONTENT_TYPE \$content_type;
+            fastcgi_param CONTENT_LENGTH \$content_length;
+            fastcgi_param SCRIPT_NAME \$fastcgi_script_name;
+            fastcgi_param REQUEST_URI \$request_uri;
+            fastcgi_param DOCUMENT_URI \$document_uri;
+            fastcgi_param DOCUMENT_ROOT \$document_root;
+            fastcgi_param SERVER_PROTOCOL \$server_protocol;
+            fastcgi_param REMOTE_ADDR \$remote_addr;
+            fastcgi_param REMOTE_PORT \$remote_port;
+            fastcgi_param SERVER_ADDR \$server_addr;
+            fastcgi_param SERVER_PORT \$server_port;
+            fastcgi_param SERVER_NAME \$server_name;
+            fastcgi_param HTTPS on;
+            $extra
+        }"
 	fi
 	cat >"$D/nginx/nginx.conf" <<EOF
 # nginx for scenario $SCN, written by examples/generate.sh
@@ -479,10 +594,10 @@ user www-data;
 worker_processes 1;
 daemon off;
 pid $D/nginx/nginx.pid;
-error_log $D/logs/error.log notice;
+error_log $D/logs/error.log ${NGX_ERRLEVEL:-notice};
 
 events {
-    worker_connections 512;
+    worker_connections ${NGX_CONNS:-512};
 }
 
 http {
@@ -517,36 +632,11 @@ http {
         root $WWW;
         index index.php index.html;
 
-        location / {
-            try_files \$uri \$uri/ =404;
-        }
-
         location ~ /\. {
             deny all;
         }
 
-        location ~ \.php\$ {
-            try_files \$uri =404;
-            fastcgi_pass $upstream;
-            fastcgi_index index.php;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_param QUERY_STRING \$query_string;
-            fastcgi_param REQUEST_METHOD \$request_method;
-            fastcgi_param CONTENT_TYPE \$content_type;
-            fastcgi_param CONTENT_LENGTH \$content_length;
-            fastcgi_param SCRIPT_NAME \$fastcgi_script_name;
-            fastcgi_param REQUEST_URI \$request_uri;
-            fastcgi_param DOCUMENT_URI \$document_uri;
-            fastcgi_param DOCUMENT_ROOT \$document_root;
-            fastcgi_param SERVER_PROTOCOL \$server_protocol;
-            fastcgi_param REMOTE_ADDR \$remote_addr;
-            fastcgi_param REMOTE_PORT \$remote_port;
-            fastcgi_param SERVER_ADDR \$server_addr;
-            fastcgi_param SERVER_PORT \$server_port;
-            fastcgi_param SERVER_NAME \$server_name;
-            fastcgi_param HTTPS on;
-            $extra
-        }
+        $loc
     }
 }
 EOF
@@ -684,9 +774,9 @@ add_request() {
 		if [[ -s $f ]]; then echo next; fi
 		printf 'url = "%s%s"\n' "$BASE" "${path// /+}"
 		echo 'output = "/dev/null"'
-		echo 'max-time = 20'
+		printf 'max-time = %s\n' "${MAX_TIME:-20}"
 		printf 'user-agent = "%s"\n' "${USER_AGENTS[i % ${#USER_AGENTS[@]}]}"
-		echo 'header = "Host: shop.example.com"'
+		printf 'header = "Host: %s"\n' "${REQ_HOST:-shop.example.com}"
 		printf 'header = "CF-Connecting-IP: %s"\n' "${CLIENT_IPS[i]}"
 		printf 'header = "X-Forwarded-For: %s"\n' "${CLIENT_IPS[i]}"
 		echo 'header = "X-Forwarded-Proto: https"'
@@ -1172,12 +1262,218 @@ sc_apache_timeout() {
 	expect access.log '" 504 ' "504"
 }
 
+# children PID: the PIDs of PID's child processes (nginx workers, apache children).
+children() {
+	pgrep -P "$1" || true
+}
+
+# slow_inflight N PATTERN: start N parallel requests for the (slow) report and
+# wait (bounded) until php-fpm workers serve them.
+slow_inflight() {
+	local n=0 i
+	new_config
+	for ((k = 0; k < $1; k++)); do add_request "$CONF" GET "/report.php?range=$2"; done
+	background parallel "$1"
+	for ((i = 0; i < 50 && n < $1; i++)); do
+		sleep 0.1
+		n=$(busy_pids "range=$2" | wc -l)
+	done
+}
+
+sc_nginx_worker_crash() {
+	local pid
+	fpm_conf "$D/php.sock" "$(pool_dynamic 8 3 2 4)"
+	start_fpm
+	nginx_conf "unix:$D/php.sock" combined
+	start_nginx
+	healthy 40
+	set_flag report_delay 3
+	traffic 3 22 10
+	slow_inflight 3 365d
+	sleep 0.3
+	for pid in $(children "$NGINX_PID"); do
+		log "kill -SEGV nginx worker $pid (3 yearly reports in flight)"
+		kill -SEGV "$pid" 2>/dev/null || true
+	done
+	traffic_wait
+	clear_flags
+	wait_idle 10
+	healthy 40
+	expect error.log 'worker process [0-9]+ exited on signal 11' "worker exit on signal 11"
+	expect_none access.log '" 50[234] ' "gateway status"
+}
+
+sc_nginx_worker_connections() {
+	fpm_conf "$D/php.sock" "$(pool_dynamic 40 5 3 10)"
+	start_fpm
+	NGX_CONNS=16 nginx_conf "unix:$D/php.sock" combined
+	start_nginx
+	healthy 40
+	log "worker_connections 16; 30 visitors open the (1 s) report at once"
+	set_flag report_delay 1
+	traffic 3 22 10
+	new_config
+	for ((k = 0; k < 30; k++)); do add_request "$CONF" GET "/report.php?range=30d"; done
+	background parallel 30
+	traffic_wait
+	clear_flags
+	wait_idle 10
+	healthy 40
+	expect error.log 'worker_connections are not enough' "worker_connections warning"
+}
+
+sc_nginx_http_backend_killed() {
+	start_app "$FPM_PORT"
+	nginx_conf "http://127.0.0.1:$FPM_PORT" combined
+	start_nginx
+	healthy 40
+	set_flag report_delay 3
+	traffic 3 22 10
+	new_config
+	for ((k = 0; k < 3; k++)); do add_request "$CONF" GET "/report.php?range=365d"; done
+	background parallel 3
+	sleep 1
+	log "kill -KILL the app server $APP_PID (3 yearly reports in flight), restart it 2 s later"
+	kill -KILL "$APP_PID"
+	wait "$APP_PID" 2>/dev/null || true
+	APP_PID=
+	sleep 2
+	start_app "$FPM_PORT"
+	traffic_wait
+	clear_flags
+	healthy 40
+	expect error.log 'upstream prematurely closed connection while reading response header from upstream' "premature close"
+	expect error.log 'connect\(\) failed \(111: Connection refused\)' "connection refused"
+	expect access.log '" 502 ' "502"
+}
+
+sc_apache_child_segfault() {
+	local pid master
+	fpm_conf "$D/php.sock" "$(pool_dynamic 8 3 2 4)"
+	start_fpm
+	apache_conf "proxy:unix:$D/php.sock|fcgi://localhost"
+	start_apache
+	healthy 40
+	set_flag report_delay 3
+	traffic 3 22 10
+	slow_inflight 3 365d
+	sleep 0.3
+	master=$(<"$APACHE_PIDFILE")
+	for pid in $(children "$master"); do
+		log "kill -SEGV apache child $pid (3 yearly reports in flight)"
+		kill -SEGV "$pid" 2>/dev/null || true
+	done
+	traffic_wait
+	clear_flags
+	wait_idle 10
+	healthy 40
+	expect error.log 'AH00052: child pid [0-9]+ exit signal Segmentation fault \(11\)' "AH00052"
+}
+
+# Cloudflare waits 100 s for the origin's answer, then shows visitors 524 and
+# closes the connection; nginx, whose fastcgi_read_timeout is longer, logs 499.
+# curl's --max-time 100 plays Cloudflare's part. This scenario takes ~2.5 min.
+sc_nginx_cloudflare_timeout() {
+	fpm_conf "$D/php.sock" "$(pool_dynamic 8 3 2 4)
+request_slowlog_timeout = 5s
+slowlog = $D/php-fpm-slow.log"
+	start_fpm
+	NGX_ERRLEVEL=info nginx_conf "unix:$D/php.sock" main_cf "fastcgi_read_timeout 300s;"
+	start_nginx
+	healthy 40
+	log "yearly report takes 103 s, fastcgi_read_timeout 300s; the edge gives up at 100 s"
+	set_flag report_delay 103
+	new_config
+	for ((k = 0; k < 4; k++)); do MAX_TIME=100 add_request "$CONF" GET "/report.php?range=365d"; done
+	background parallel 4
+	traffic 1 400 4
+	traffic_wait
+	clear_flags
+	wait_idle 15
+	healthy 40
+	cp "$D/nginx/nginx.conf" "$D/logs/nginx.conf"
+	expect access.log '" 499 .*rt=(99|100|101)\.' "499 after ~100 s"
+	expect php-fpm.log 'executing too slow' "slow script warning"
+	expect error.log 'client prematurely closed connection' "client closed (info)"
+}
+
+# Two sites on one nginx, each with its own access log and php-fpm pool; only
+# the shop's pool (max_children 3) is exhausted, the blog's stays healthy.
+sc_nginx_two_pools() {
+	mkdir -p "$D/fpm"
+	cat >"$D/fpm/php-fpm.conf" <<EOF
+; php-fpm for scenario $SCN, written by examples/generate.sh
+[global]
+pid = $D/fpm/php-fpm.pid
+error_log = $D/logs/php-fpm.log
+log_level = notice
+daemonize = no
+
+[shop]
+user = www-data
+group = www-data
+listen = $D/shop.sock
+listen.owner = www-data
+listen.group = www-data
+listen.backlog = 4
+$(pool_dynamic 3 2 1 2)
+request_slowlog_timeout = 1s
+slowlog = $D/php-fpm-shop-slow.log
+
+[blog]
+user = www-data
+group = www-data
+listen = $D/blog.sock
+listen.owner = www-data
+listen.group = www-data
+$(pool_dynamic 5 2 1 3)
+EOF
+	FPM_LISTEN=$D/blog.sock
+	start_fpm
+	nginx_conf "unix:$D/shop.sock" combined "fastcgi_read_timeout 2s;"
+	# A second server block: the blog, its own access log and pool.
+	awk -v d="$D" '
+		/^    server \{/ && !done { inserver = 1 }
+		{ print }
+		inserver { block = block $0 "\n" }
+		inserver && /^    \}/ { inserver = 0; done = 1
+			gsub(/shop\.example\.com/, "blog.example.com", block)
+			gsub(d "/shop\\.sock", d "/blog.sock", block)
+			gsub(/fastcgi_read_timeout 2s;/, "", block)
+			sub(/server \{\n/, "server {\n        access_log " d "/logs/blog.access.log combined;\n", block)
+			printf "%s", block }
+	' "$D/nginx/nginx.conf" >"$D/nginx/nginx.conf.new"
+	sed -i "s|access_log $D/logs/access.log combined;|access_log $D/logs/shop.access.log combined;|" "$D/nginx/nginx.conf.new"
+	mv "$D/nginx/nginx.conf.new" "$D/nginx/nginx.conf"
+	start_nginx
+	healthy 20
+	REQ_HOST=blog.example.com healthy 20
+	log "the shop's report turns slow (3 s), 24 visitors open it; the blog's pool is not touched"
+	set_flag report_delay 3
+	new_config
+	for ((k = 0; k < 24; k++)); do add_request "$CONF" GET "/report.php?range=90d"; done
+	background parallel 24
+	sleep 0.2
+	traffic 2 22 10
+	REQ_HOST=blog.example.com traffic 2 22 10
+	traffic_wait
+	clear_flags
+	wait_idle 15
+	healthy 20
+	REQ_HOST=blog.example.com healthy 20
+	cp "$D/nginx/nginx.conf" "$D/logs/nginx.conf"
+	expect php-fpm.log '\[pool shop\] server reached pm.max_children' "shop pool warning"
+	expect_none php-fpm.log '\[pool blog\] server reached pm.max_children' "blog pool warning"
+	expect shop.access.log '" 50[24] ' "shop gateway status"
+	expect_none blog.access.log '" 50[234] ' "blog gateway status"
+}
+
 # ---------------------------------------------------------------- main
 
-# status_counts FILE: "200=120 404=9 502=31" from an nginx or apache access log.
+# status_counts FILE...: "200=120 404=9 502=31" from nginx or apache access logs.
 status_counts() {
 	awk '{ if (match($0, /" [0-9][0-9][0-9] /)) c[substr($0, RSTART + 2, 3)]++ }
-		END { for (s in c) printf "%s=%d\n", s, c[s] }' "$1" | sort | paste -sd' ' -
+		END { for (s in c) printf "%s=%d\n", s, c[s] }' "$@" | sort | paste -sd' ' -
 }
 
 run_scenario() {
@@ -1199,7 +1495,7 @@ run_scenario() {
 	mkdir -p "$OUT/$SCN"
 	cp "$D/logs"/* "$OUT/$SCN/"
 	chmod 644 "$OUT/$SCN"/*
-	log "done in $((SECONDS - t0)) s: $(status_counts "$OUT/$SCN/access.log")"
+	log "done in $((SECONDS - t0)) s: $(status_counts "$OUT/$SCN/"*access.log)"
 	SCN=
 }
 
@@ -1213,7 +1509,7 @@ done
 echo
 echo "Summary (status counts per access log, $OUT):"
 for s in "${RUN_LIST[@]}"; do
-	printf '  %-32s %s\n' "$s" "$(status_counts "$OUT/$s/access.log")"
+	printf '  %-32s %s\n' "$s" "$(status_counts "$OUT/$s/"*access.log)"
 done
 if ((${#FAILURES[@]})); then
 	echo

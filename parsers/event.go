@@ -90,6 +90,8 @@ const (
 	SigLimitingConnections // limiting connections by zone
 	SigServerStarted       // nginx/apache start (start worker process, resuming normal operations)
 	SigServerStopping      // nginx/apache shutting down (exiting, caught SIGTERM)
+	SigServerChildSignal   // nginx "worker process N exited on signal S", apache AH00052 "child pid N exit signal NAME (S)": ChildPID, ExitSig
+	SigClientClosed        // nginx (info) "client prematurely closed connection, so upstream connection is closed too …"
 
 	// apache error log (KindProxy).
 	SigApacheConnectFailed // AH00957 (connect to backend failed), AH01079 (failed to make connection to backend)
@@ -135,6 +137,8 @@ var signalNames = [...]string{
 	SigLimitingConnections: "limiting_connections",
 	SigServerStarted:       "server_started",
 	SigServerStopping:      "server_stopping",
+	SigServerChildSignal:   "server_child_signal",
+	SigClientClosed:        "client_closed",
 	SigApacheConnectFailed: "apache_connect_failed",
 	SigApacheTimeout:       "apache_timeout",
 	SigApacheBadHeader:     "apache_bad_header",
@@ -185,6 +189,7 @@ type Event struct {
 	Client     []byte // client address ($remote_addr, $http_cf_connecting_ip when present, "client: X")
 	RemoteAddr []byte // the TCP peer ($remote_addr, %a/%h); for Cloudflare this is an edge address
 	Host       []byte // $host / "host: X"
+	Server     []byte // the server block's name: nginx error-log "server: X"
 	Request    []byte // the request line "GET /x HTTP/1.1"
 	Upstream   []byte // upstream address: "unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000", fcgi://...
 	CFRay      []byte // $http_cf_ray
@@ -227,7 +232,7 @@ type Event struct {
 func (e Event) Clone() Event {
 	c := e
 	for _, p := range []*[]byte{&c.UpstreamStatus, &c.Method, &c.URI, &c.Protocol, &c.Client, &c.RemoteAddr,
-		&c.Host, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
+		&c.Host, &c.Server, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
 		&c.Message, &c.Pool, &c.Process} {
 		if *p != nil {
 			*p = append([]byte(nil), *p...)

@@ -385,6 +385,9 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
+		if detect.IsAccess(in.typ) {
+			s.head.Site = formats.siteOf(in.path)
+		}
 		if s.advance() {
 			h = append(h, s)
 			opens.opened(s)

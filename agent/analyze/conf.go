@@ -17,7 +17,7 @@ import (
 // cannot be read, or a format that does not compile, is a usage error
 // naming the file and line.
 func loadServerFormats(o Options) (*serverFormats, error) {
-	sf := &serverFormats{nginxPaths: map[string]string{}, apachePaths: map[string]string{}}
+	sf := &serverFormats{nginxPaths: map[string]string{}, apachePaths: map[string]string{}, sites: map[string]string{}}
 	if o.NginxConf != "" {
 		if err := sf.loadNginx(o.NginxConf); err != nil {
 			return nil, fmt.Errorf("%w: --nginx-conf: %v", ErrUsage, err)
@@ -70,6 +70,7 @@ func (sf *serverFormats) loadNginx(path string) error {
 			continue
 		}
 		sf.nginxPaths[al.Path] = al.Format
+		sf.addSite(al.Path, firstName(al.ServerNames))
 		if al.Format == "combined" {
 			sf.nginx = appendCombinedOnce(sf.nginx)
 		}
@@ -131,6 +132,22 @@ func (sf *serverFormats) loadApache(path string) error {
 			return err
 		}
 		sf.apachePaths[cl.Path] = name
+		site := cl.VHost
+		if site == "" && len(cfg.VHosts) == 0 && cfg.Main != nil {
+			site = cfg.Main.ServerName // the main server's log is every vhost's without one of its own
+		}
+		sf.addSite(cl.Path, site)
 	}
 	return nil
+}
+
+// firstName is the server block's first real server_name ("_" and "" are
+// catch-alls, not names).
+func firstName(names []string) string {
+	for _, n := range names {
+		if n != "_" && n != "" && n != `""` {
+			return n
+		}
+	}
+	return ""
 }

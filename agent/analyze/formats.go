@@ -43,6 +43,27 @@ type serverFormats struct {
 	// byPath maps an access_log / CustomLog path to its format name.
 	nginxPaths  map[string]string
 	apachePaths map[string]string
+	// sites maps an access log path to the server_name / ServerName of the
+	// one server block or vhost that writes it ("" where several share it).
+	sites map[string]string
+}
+
+// siteOf is the site whose access log path is, when the configs say.
+func (sf *serverFormats) siteOf(path string) string {
+	if sf == nil {
+		return ""
+	}
+	s, _ := lookupLog(sf.sites, path)
+	return s
+}
+
+// addSite records that path is written for site; a path shared by two
+// sites names neither.
+func (sf *serverFormats) addSite(path, site string) {
+	if prev, ok := sf.sites[path]; ok && prev != site {
+		site = ""
+	}
+	sf.sites[path] = site
 }
 
 type namedNginx struct {

@@ -251,6 +251,8 @@ func (tl *Timeline) signal(in *correlate.Input) {
 			return
 		}
 		k = MarkWorkerSignal
+	case parsers.SigServerChildSignal:
+		k = MarkWorkerSignal // nginx's worker / apache's child died
 	case parsers.SigSegfault:
 		k = MarkSegfault
 	case parsers.SigFPMStarted:
@@ -316,6 +318,9 @@ func markerLabel(k MarkerKind, in *correlate.Input) string {
 		return s
 	case MarkWorkerSignal:
 		s := "php-fpm worker"
+		if ev.Signal == parsers.SigServerChildSignal {
+			s = server + " worker"
+		}
 		if ev.ChildPID != 0 {
 			s += " " + strconv.Itoa(ev.ChildPID)
 		}

@@ -3,6 +3,9 @@ package correlate
 import (
 	"bytes"
 	"hash/maphash"
+	"net/netip"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -27,6 +30,12 @@ const (
 	// minutes. A false step would cut an incident in two; a missed small
 	// one only merges two bursts, as before.
 	ClockStep = 30 * time.Minute
+
+	// A 499 whose request took Cloudflare's proxy read timeout (100 s) is
+	// Cloudflare giving up: its visitors saw 524. nginx stamps the time it
+	// noticed the close, a little after the edge's 100 s.
+	edgeTimeoutMin = 99 * time.Second
+	edgeTimeoutMax = 102 * time.Second
 )
 
 // Correlator groups gateway statuses into incidents and names their causes.
@@ -46,6 +55,8 @@ type Correlator struct {
 	index   proxyIndex    // proxy errors waiting to be matched to a gateway status
 	pending []gateway     // gateway statuses waiting to settle, in arrival order
 	perSec  secondCounter // requests per second, for incident request counts
+
+	edge edgeRanges // Cloudflare's addresses: a request from one came through Cloudflare
 
 	cur       *incident
 	out       []Update
@@ -92,7 +103,7 @@ func New(cfg Config) *Correlator {
 		cfg.SplitRun = DefaultConfig().SplitRun
 	}
 	return &Correlator{cfg: cfg, seed: maphash.MakeSeed(), index: newProxyIndex(), perSec: newSecondCounter(cfg.Gap + cfg.Settle + 2*time.Minute),
-		pathLast: map[string]int64{}}
+		pathLast: map[string]int64{}, edge: cloudflareRanges()}
 }
 
 // signal is a kept non-access line: a php-fpm, kernel or proxy-error event.
@@ -121,6 +132,15 @@ type gateway struct {
 	path       string
 	evd        Evidence
 	pseudo     bool // made from a proxy error because no access log was read
+	// anchor: made from a line that is itself a failure with no status in
+	// the access log (a web server worker crash, out of connections); it
+	// spans the incident's window but counts no status.
+	anchor   bool
+	site     string // server_name from the config or the proxy error's "server:"
+	logName  string // the access log's file name, the site when nothing better is known
+	upstream string // normalised upstream address
+	cfRay    bool   // the request carried Cloudflare's CF-Ray
+	fromEdge bool   // the TCP peer was a Cloudflare address
 }
 
 // Observe hands one parsed line to the correlator. Lines with a zero time
@@ -162,6 +182,10 @@ func (c *Correlator) Observe(in *Input) {
 		c.perSec.add(t, from, seal)
 		if ev.IsGateway() {
 			c.addPending(c.gatewayOf(in, t))
+		} else if ev.Status == 499 && ev.RequestTime >= int64(edgeTimeoutMin/time.Microsecond) && ev.RequestTime < int64(edgeTimeoutMax/time.Microsecond) {
+			g := c.gatewayOf(in, t)
+			g.fam = famEdgeTimeout
+			c.addPending(g)
 		}
 		c.advance()
 		return
@@ -179,6 +203,11 @@ func (c *Correlator) Observe(in *Input) {
 				c.addPending(c.pseudoGateway(s, in))
 			}
 		}
+	}
+	if f, ok := anchorOf(ev); ok && !(c.cfg.ProxyErrorsAsRequests && f == famConns) {
+		g := c.pseudoGateway(s, in)
+		g.status, g.fam, g.anchor = 0, f, true
+		c.addPending(g)
 	}
 	c.ring = append(c.ring, s)
 	if len(c.ring) > maxRing {
@@ -323,9 +352,15 @@ func (c *Correlator) settle(final bool) {
 }
 
 func (c *Correlator) classify(g gateway) {
-	if !g.pseudo {
+	if !g.pseudo && g.fam != famEdgeTimeout {
 		if p := c.index.match(c, &g); p != nil {
 			g.fam = p.fam
+			if g.site == "" {
+				g.site = p.server
+			}
+			if g.upstream == "" {
+				g.upstream = p.upstream
+			}
 		}
 	}
 	c.assign(g)
@@ -339,6 +374,13 @@ func (c *Correlator) assign(g gateway) {
 		c.close()
 	}
 	if c.cur == nil {
+		c.open(g)
+		return
+	}
+	if inc := c.cur; inc.anchors == inc.gateways && !g.anchor && g.fam.group() != inc.dominant() {
+		// Requests failing otherwise after a crashed web server worker are
+		// news, not part of the crash (which failed no logged request).
+		c.close()
 		c.open(g)
 		return
 	}
@@ -357,10 +399,11 @@ func (c *Correlator) assign(g gateway) {
 		inc.commitRun()
 	}
 	inc.run = append(inc.run, g)
-	if len(inc.run) >= c.cfg.SplitRun && inc.gateways < c.cfg.SplitRun {
+	if len(inc.run) >= c.cfg.SplitRun && inc.gateways < c.cfg.SplitRun && inc.anchors < inc.gateways {
 		// A handful of statuses before a change of family are its prelude
 		// (the requests in flight when php-fpm stopped are reset, then
-		// connections are refused): one incident, not two.
+		// connections are refused): one incident, not two. A crashed web
+		// server worker alone is no prelude: what fails after it is news.
 		inc.commitRun()
 	} else if len(inc.run) >= c.cfg.SplitRun {
 		run := inc.run
@@ -468,6 +511,18 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		host:    string(ev.Host),
 		path:    pathOf(ev.URI, ev.Request),
 		evd:     c.evidence(in, t),
+		site:    in.Site,
+		logName: logName(in.Path),
+		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
+	}
+	if ev.Status == 499 {
+		// only the edge timeout rule asks; a gateway line costs no parse
+		if a, err := netip.ParseAddr(string(ev.RemoteAddr)); err == nil {
+			g.fromEdge = c.edge.contains(a)
+		}
+	}
+	if len(ev.Upstream) > 0 && !bytes.Equal(ev.Upstream, []byte("-")) {
+		g.upstream = normUpstream(string(ev.Upstream))
 	}
 	if ev.RequestTime > 0 {
 		// A day bounds the match window: longer is a garbled field, and
@@ -492,6 +547,13 @@ func (c *Correlator) pseudoGateway(s signal, in *Input) gateway {
 		path:   pathOf(s.ev.URI, s.ev.Request),
 		evd:    s.evd,
 		pseudo: true,
+		site:   string(s.ev.Server),
+		upstream: func() string {
+			if len(s.ev.Upstream) == 0 {
+				return ""
+			}
+			return normUpstream(string(s.ev.Upstream))
+		}(),
 	}
 }
 
@@ -516,6 +578,18 @@ func lastStatusIs(us []byte, status int) bool {
 	}
 	n, ok := parsers.Atoi(us[j:i])
 	return ok && n == status
+}
+
+// logName is a log's file name without logrotate's suffixes
+// (shop.access.log.2.gz → shop.access.log).
+func logName(p string) string {
+	n := strings.TrimSuffix(filepath.Base(p), ".gz")
+	if i := strings.LastIndexByte(n, '.'); i > 0 {
+		if _, ok := parsers.Atoi([]byte(n[i+1:])); ok {
+			n = n[:i]
+		}
+	}
+	return n
 }
 
 func pathOf(uri, request []byte) string {

@@ -19,11 +19,15 @@ const (
 	famPerm
 	famConns // worker_connections, file descriptors
 	famLimit // limit_req / limit_conn
+	// Failures that leave no gateway status in the access log.
+	famEdgeTimeout // 499 after Cloudflare's 100 s proxy read timeout (its visitors saw 524)
+	famCrash       // the web server's own worker/child died with requests in flight (520)
 	famCount
 )
 
 var familyNames = [famCount]string{"no proxy error", "refused", "backlog full", "timed out", "reset/closed",
-	"header too big", "invalid header", "no live upstreams", "permission denied", "out of connections", "rate limited"}
+	"header too big", "invalid header", "no live upstreams", "permission denied", "out of connections", "rate limited",
+	"cloudflare timed out", "web server crashed"}
 
 func (f family) String() string { return familyNames[f] }
 

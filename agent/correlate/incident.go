@@ -21,13 +21,19 @@ type incident struct {
 	statuses    map[int]int
 	gateways    int
 	fams        [famCount]int // committed gateway statuses by family
-	upEq, upLg  int           // $upstream_status equal to the status / logged at all
+	upEq, upLg  int           // $upstream_status equal to the status / logged at all, of statuses without a proxy error
+	upEqOwn     int           // of upEq: 502/504, which nginx also writes for its own errors
+	anchors     int           // members made from failure lines, not statuses
+	cfRays      int           // affected requests that carried CF-Ray
+	fromEdge    int           // affected requests whose TCP peer was a Cloudflare address
 	apache      int           // gateway statuses from apache access logs
 	pseudo      int           // gateway statuses inferred from proxy errors
 	gwEvidence  []Evidence
 	firstText   string
 	hosts       map[string]int
 	paths       map[string]int
+	sites       map[string]int // server_name (or access log name) of the affected requests
+	upstreams   map[string]int // upstream of the affected requests
 
 	run  []gateway // statuses of another family waiting to prove a change of cause
 	tail []signal  // signals after the last committed status
@@ -55,6 +61,19 @@ type agg struct {
 	upstreams  map[string]int
 	slow       map[string]int // script → php-fpm "executing too slow" warnings
 	fpmStopped bool
+
+	crashes      []srvCrash     // web server workers that died on a signal
+	clientClosed int            // nginx: client closed while the upstream worked
+	connLimit    int            // worker_connections as nginx named it
+	pools        map[string]int // php-fpm pools that reported trouble
+}
+
+// srvCrash is a web server worker (nginx) or child (apache) that died, or
+// a kernel segfault of one.
+type srvCrash struct {
+	server string // "nginx", "apache", or the kernel's process name
+	pid    int
+	sig    int
 }
 
 type exit struct {
@@ -72,10 +91,13 @@ type oom struct {
 func newIncident(g gateway) *incident {
 	inc := &incident{
 		start: g.t, last: g.t,
-		statuses: map[int]int{},
-		hosts:    map[string]int{},
-		paths:    map[string]int{},
+		statuses:  map[int]int{},
+		hosts:     map[string]int{},
+		paths:     map[string]int{},
+		sites:     map[string]int{},
+		upstreams: map[string]int{},
 	}
+	inc.sig.pools = map[string]int{}
 	inc.sig.timeouts = map[int]bool{}
 	inc.sig.segfaults = map[int]string{}
 	inc.sig.upstreams = map[string]int{}
@@ -108,14 +130,39 @@ func (inc *incident) commit(g gateway) {
 	if g.t.After(inc.last) {
 		inc.last = g.t
 	}
-	inc.statuses[g.status]++
+	if g.status != 0 {
+		inc.statuses[g.status]++
+	}
 	inc.gateways++
 	inc.fams[g.fam]++
-	if g.upstreamLg {
+	if g.anchor {
+		inc.anchors++
+	}
+	// $upstream_status equal to the status says the upstream answered it
+	// only where no proxy error says nginx made it up (it logs 502 for its
+	// own refused connects, bad headers and premature closes).
+	if g.upstreamLg && g.fam == famNone {
 		inc.upLg++
 		if g.upstreamEq {
 			inc.upEq++
+			if g.status != 503 {
+				inc.upEqOwn++
+			}
 		}
+	}
+	if g.cfRay {
+		inc.cfRays++
+	}
+	if g.fromEdge {
+		inc.fromEdge++
+	}
+	if !g.anchor {
+		site := g.site
+		if site == "" && !g.pseudo {
+			site = g.logName
+		}
+		bump(inc.sites, site)
+		bump(inc.upstreams, g.upstream)
 	}
 	if g.apache {
 		inc.apache++
@@ -182,7 +229,17 @@ func (inc *incident) addSignal(s signal) {
 	if ev.Kind == parsers.KindProxy {
 		a.proxyFam[s.fam]++
 		if len(ev.Upstream) > 0 {
-			bump(a.upstreams, string(ev.Upstream))
+			bump(a.upstreams, normUpstream(string(ev.Upstream)))
+		}
+	}
+	if len(ev.Pool) > 0 {
+		switch ev.Signal {
+		case parsers.SigFPMMaxChildren, parsers.SigFPMSeemsBusy, parsers.SigFPMExecTimeout, parsers.SigFPMSlowlog:
+			bump(a.pools, string(ev.Pool))
+		case parsers.SigFPMChildExited:
+			if ev.ExitSig != 0 && ev.ExitSig != 3 { // SIGQUIT: pm trimming idle children
+				bump(a.pools, string(ev.Pool))
+			}
 		}
 	}
 	switch ev.Signal {
@@ -218,6 +275,23 @@ func (inc *incident) addSignal(s signal) {
 		bump(a.slow, string(ev.Process))
 	case parsers.SigFPMStopping:
 		a.fpmStopped = true
+	case parsers.SigServerChildSignal:
+		if _, crash := anchorOf(ev); crash && len(a.crashes) < maxTracked {
+			srv := "nginx"
+			if s.typ == parsers.TypeApacheError {
+				srv = "apache"
+			}
+			a.crashes = append(a.crashes, srvCrash{server: srv, pid: ev.ChildPID, sig: ev.ExitSig})
+		}
+	case parsers.SigClientClosed:
+		a.clientClosed++
+	case parsers.SigWorkerConnections:
+		if ev.Value > 0 {
+			a.connLimit = ev.Value
+		}
+	}
+	if ev.Signal == parsers.SigSegfault && webServerProcess(string(ev.Process)) && len(a.crashes) < maxTracked {
+		a.crashes = append(a.crashes, srvCrash{server: string(ev.Process), pid: ev.ChildPID, sig: 11})
 	}
 }
 

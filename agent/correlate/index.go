@@ -18,6 +18,10 @@ type proxyErr struct {
 	request uint64
 	fam     family
 	used    bool
+	// server is the line's "server:" (the server block's name), upstream
+	// its normalised upstream address: the gateway status matched to it
+	// takes them for its scope.
+	server, upstream string
 }
 
 func newProxyIndex() proxyIndex { return proxyIndex{byClient: map[uint64][]*proxyErr{}} }
@@ -27,7 +31,8 @@ func (x *proxyIndex) add(c *Correlator, s signal) {
 		x.drop(x.queue[x.head])
 		x.head++
 	}
-	p := &proxyErr{t: s.t, client: c.hash(s.ev.Client), request: c.hash(s.ev.Request), fam: s.fam}
+	p := &proxyErr{t: s.t, client: c.hash(s.ev.Client), request: c.hash(s.ev.Request), fam: s.fam,
+		server: string(s.ev.Server), upstream: normUpstream(string(s.ev.Upstream))}
 	x.byClient[p.client] = append(x.byClient[p.client], p)
 	x.queue = append(x.queue, p)
 }

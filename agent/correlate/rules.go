@@ -38,6 +38,21 @@ func (c *Correlator) diagnose(inc *incident) Incident {
 		Hosts:       topCounts(inc.hosts, 5),
 		Paths:       topCounts(inc.paths, 5),
 	}
+	if n := inc.statuses[499]; n > 0 {
+		out.Statuses["499"] = n
+	}
+	out.EdgeStatus = EdgeStatusOf(v.cause, out.Statuses)
+	if v.cause != CauseWebServerCrash && len(inc.sig.crashes) > 0 && inc.fams[famCrash] > 0 {
+		// The web server's own worker died during another failure: its
+		// in-flight requests got Cloudflare's 520 besides.
+		out.EdgeStatus = append([]int{520}, out.EdgeStatus...)
+		cr := inc.sig.crashes[0]
+		out.Summary += fmt.Sprintf("; also %s process %d died on signal %d (%s) with requests in flight (520)", cr.server, cr.pid, cr.sig, sigName(cr.sig))
+		ev := append(out.Evidence, pick(&inc.sig, parsers.SigServerChildSignal)...)
+		sort.SliceStable(ev, func(i, j int) bool { return ev[i].Time.Before(ev[j].Time) })
+		out.Evidence = dedupEvidence(ev)
+	}
+	out.Scope = c.scope(inc, out.Paths)
 	if c.coverage.access {
 		out.Requests = c.perSec.sum(inc.start, inc.last)
 	}
@@ -108,11 +123,18 @@ func proxyView(inc *incident) family {
 
 func (c *Correlator) decide(inc *incident) verdict {
 	switch proxyView(inc) {
+	case famCrash:
+		return webServerCrashRule(inc)
+	case famEdgeTimeout:
+		return cloudflareTimeoutRule(inc)
 	case famDown:
 		if inc.sig.proxyFam[famDown] == 0 && inc.fams[famDown] == 0 {
 			return noLiveUpstreamsRule(inc)
 		}
 		if v, ok := oomTookUpstreamDown(inc); ok {
+			return v
+		}
+		if v, ok := httpUpstreamCrashRule(c, inc); ok {
 			return v
 		}
 		return upstreamDownRule(c, inc)
@@ -274,7 +296,7 @@ func upstreamTimeoutRule(c *Correlator, inc *incident) verdict {
 		s = fmt.Sprintf("%s did not answer within the proxy read timeout (%s running slow): %s", what, script, statusPhrase(inc))
 		find = fmt.Sprintf("Make %s faster: php-fpm logged it executing too slow %d time(s) (its stack is in the pool's slowlog)", script, n)
 	}
-	fix := find + "; if the requests are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 100 s proxy read timeout (beyond it visitors get 524)."
+	fix := find + "; if the requests are legitimately slow, raise `fastcgi_read_timeout`/`proxy_read_timeout` (nginx) or `ProxyTimeout` (apache), keeping it below Cloudflare's 100 s proxy read timeout (524)."
 	ev := append(pick(a, parsers.SigUpstreamTimedOut, parsers.SigApacheTimeout), pickSlow(a)...)
 	return verdict{CauseUpstreamTimeout, conf, s, fix, ev}
 }
@@ -284,6 +306,9 @@ func upstreamTimeoutRule(c *Correlator, inc *incident) verdict {
 // and the kernel's lines decide. Without them the cause is unknown.
 func workerDiedRules(c *Correlator, inc *incident, scale float64) verdict {
 	if v, ok := workerDied(c, inc, scale); ok {
+		return v
+	}
+	if v, ok := httpUpstreamCrashRule(c, inc); ok {
 		return v
 	}
 	a := &inc.sig
@@ -339,7 +364,7 @@ func workerDied(c *Correlator, inc *incident, scale float64) (verdict, bool) {
 		termN = len(a.timeouts)
 	}
 	for pid, proc := range a.segfaults {
-		if _, seen := fpmExit[pid]; !seen && upstreamProcess(proc) {
+		if _, seen := fpmExit[pid]; !seen && upstreamProcess(proc) && !webServerProcess(proc) {
 			crashN++
 			if crashSig == 0 {
 				crashSig = 11
@@ -434,8 +459,22 @@ func permissionDeniedRule(inc *incident) verdict {
 
 func workerConnectionsRule(inc *incident) verdict {
 	a := &inc.sig
+	what := "the web server ran out of connections or file descriptors"
+	if a.n[parsers.SigWorkerConnections] > 0 {
+		what = "nginx ran out of worker_connections"
+		if v := workerConnectionsValue(a); v > 0 {
+			what = fmt.Sprintf("nginx ran out of worker_connections (%d)", v)
+		}
+		if a.n[parsers.SigTooManyOpenFiles] > 0 {
+			what += " and file descriptors"
+		}
+	}
+	phrase := statusPhrase(inc)
+	if inc.failed() == 0 {
+		phrase = "connections it could not take were closed unanswered (no access-log line; Cloudflare shows its visitors 520)"
+	}
 	return verdict{CauseWorkerConnections, 0.9,
-		fmt.Sprintf("the web server ran out of connections or file descriptors: %s", statusPhrase(inc)),
+		fmt.Sprintf("%s: %s", what, phrase),
 		"Raise `worker_connections` (events block) and `worker_rlimit_nofile` in nginx.conf, and LimitNOFILE= in the service unit; each proxied request uses two connections.",
 		pick(a, parsers.SigWorkerConnections, parsers.SigTooManyOpenFiles)}
 }
@@ -454,7 +493,14 @@ func applicationErrorRule(c *Correlator, inc *incident) (verdict, bool) {
 		return verdict{}, false
 	}
 	covered := (inc.apache < gw && c.coverage.nginxError) || (inc.apache > 0 && c.coverage.apacheError)
-	upEq := inc.upLg > 0 && inc.upEq*5 >= inc.upLg*4
+	// nginx writes $upstream_status 502/504 for its own 502/504 too (a
+	// refused connect, an invalid header, a timeout): without the error log
+	// to show there was no such line, only a 503 is the upstream's word.
+	eq := inc.upEq
+	if !covered {
+		eq -= inc.upEqOwn
+	}
+	upEq := inc.upLg > 0 && eq*5 >= inc.upLg*4
 	if !covered && !upEq {
 		return verdict{}, false
 	}
@@ -495,14 +541,17 @@ func unknownRule(c *Correlator, inc *incident) verdict {
 // statusPhrase says how many requests got which gateway status.
 func statusPhrase(inc *incident) string {
 	var parts []string
-	for _, s := range []int{502, 503, 504} {
+	for _, s := range []int{502, 503, 504, 499} {
 		if n := inc.statuses[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d got %d", n, s))
 		}
 	}
-	n := inc.gateways
+	n := inc.failed()
+	if n == 0 {
+		return "no request in the access log got a gateway status"
+	}
 	if len(parts) == 1 {
-		for _, s := range []int{502, 503, 504} {
+		for _, s := range []int{502, 503, 504, 499} {
 			if inc.statuses[s] > 0 {
 				return fmt.Sprintf("%d request%s got %d", n, plural(n), s)
 			}

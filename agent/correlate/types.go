@@ -8,6 +8,7 @@
 package correlate
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/origin-agent/origin-agent/parsers"
@@ -32,6 +33,8 @@ const (
 	CauseApacheMaxWorkers  Cause = "apache_max_workers"
 	CauseRateLimited       Cause = "rate_limited"
 	CauseApplicationError  Cause = "application_error_status"
+	CauseCloudflareTimeout Cause = "cloudflare_timeout"
+	CauseWebServerCrash    Cause = "web_server_crash"
 	CauseUnknown           Cause = "unknown"
 	CauseListenerDown      Cause = "listener_down"
 	CauseFirewallBlocks    Cause = "firewall_blocks_cloudflare"
@@ -70,6 +73,10 @@ func (c Cause) Describe() string {
 		return "requests rejected by rate limiting"
 	case CauseApplicationError:
 		return "the application itself answered with the error status"
+	case CauseCloudflareTimeout:
+		return "the origin answered later than Cloudflare's 100 s proxy read timeout (visitors saw 524)"
+	case CauseWebServerCrash:
+		return "the web server's own worker process crashed mid-request (visitors saw 520)"
 	case CauseListenerDown:
 		return "nothing listens on the web port"
 	case CauseFirewallBlocks:
@@ -91,6 +98,10 @@ type Input struct {
 	Path  string
 	Line  int64 // 1-based line number (analyze) or byte offset (live), for citing
 	Text  []byte
+	// Site is the server_name / ServerName whose access log this is, when
+	// the configs read say so (one server block per log); empty: the
+	// log's file name stands for the site.
+	Site string
 }
 
 // Evidence is one cited log line.
@@ -113,12 +124,67 @@ type Incident struct {
 	Summary     string         `json:"summary"`
 	Evidence    []Evidence     `json:"evidence"`
 	Remediation string         `json:"remediation"`
+	// EdgeStatus is what Cloudflare's visitors were shown: the origin's
+	// 502/503/504 pass through; a crash is 520, a slow origin 524…
+	EdgeStatus []int `json:"edge_status"`
+	// Scope says where it happened.
+	Scope Scope `json:"scope"`
 
 	// Detail for reports; not part of the analysis/v1 JSON contract.
 	Hosts    []Count `json:"-"`
 	Paths    []Count `json:"-"`
 	Closed   bool    `json:"-"`
 	Gateways int     `json:"-"` // number of gateway statuses
+}
+
+// Scope is where an incident happened, from the logs and configs read.
+// Lists are empty (never null) where unknown.
+type Scope struct {
+	Sites     []string    `json:"sites"`     // server_name / ServerName, else the access log's file name
+	Pools     []string    `json:"pools"`     // php-fpm pools
+	Upstreams []string    `json:"upstreams"` // the proxy's upstream addresses
+	Paths     []PathCount `json:"paths"`     // the most affected request paths, at most 5
+}
+
+// PathCount is a request path and how many affected requests asked for it.
+type PathCount struct {
+	Path  string `json:"path"`
+	Count int    `json:"count"`
+}
+
+// EmptyScope is a Scope with empty lists.
+func EmptyScope() Scope {
+	return Scope{Sites: []string{}, Pools: []string{}, Upstreams: []string{}, Paths: []PathCount{}}
+}
+
+// EdgeStatusOf is what Cloudflare showed visitors for an incident of cause c
+// with the origin statuses given ("502": n…): the origin's own 502/503/504
+// pass through (branded); what never reached the access log has Cloudflare's
+// own 52x.
+func EdgeStatusOf(c Cause, statuses map[string]int) []int {
+	out := []int{}
+	switch c {
+	case CauseWebServerCrash:
+		out = append(out, 520)
+	case CauseCloudflareTimeout:
+		out = append(out, 524)
+	case CauseListenerDown:
+		return append(out, 521)
+	case CauseFirewallBlocks:
+		return append(out, 521, 522)
+	case CauseTLSInvalid:
+		return append(out, 525, 526)
+	}
+	for _, s := range []int{502, 503, 504} {
+		if statuses[strconv.Itoa(s)] > 0 {
+			out = append(out, s)
+		}
+	}
+	if c == CauseWorkerConnections && len(out) == 0 {
+		// connections nginx could not take were closed unanswered
+		out = append(out, 520)
+	}
+	return out
 }
 
 // Count is a value with how often it was seen.
@@ -181,6 +247,10 @@ type Config struct {
 	// Emit controls whether Opened/Updated updates are produced (live agent)
 	// or only Closed (analyze).
 	Emit bool
+	// Pools maps a php-fpm pool's listen address, as the proxy names its
+	// upstream ("unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000"), to the
+	// pool's name, for the incidents' scope.
+	Pools map[string]string
 }
 
 // DefaultConfig returns the settings the DESIGN documents.

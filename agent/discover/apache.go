@@ -30,6 +30,7 @@ type ApacheAccessLog struct {
 	Format string `json:"format"` // nickname, "" for an inline format
 	Spec   string `json:"spec"`
 	Where  string `json:"where"`
+	Site   string `json:"site,omitempty"` // the vhost's ServerName
 }
 
 // apacheLayouts are the packaged layouts: main file, server root, control
@@ -91,7 +92,7 @@ func (h *Host) apache(ctx context.Context) {
 		if !c.Readable {
 			continue
 		}
-		a.AccessLogs = append(a.AccessLogs, ApacheAccessLog{Path: c.Path, Format: c.Nickname, Spec: c.Format, Where: where(c.File, c.Line)})
+		a.AccessLogs = append(a.AccessLogs, ApacheAccessLog{Path: c.Path, Format: c.Nickname, Spec: c.Format, Where: where(c.File, c.Line), Site: c.VHost})
 	}
 	for _, e := range cfg.ErrorLogs() {
 		if e.Readable && !contains(a.ErrorLogs, e.Path) {

@@ -30,6 +30,9 @@ type NginxAccessLog struct {
 	Spec   string `json:"spec"`   // the format's text
 	Escape string `json:"escape"` // default | json | none
 	Where  string `json:"where"`  // file:line of the access_log
+	// Site is the first server_name of the server block it is in ("" at
+	// http level); a path several server blocks share has none.
+	Site string `json:"site,omitempty"`
 	// Compiled is the format ready for nginx.NewAccess; nil when it did not
 	// compile (see Host.Problems).
 	Compiled *nginx.Format `json:"-"`
@@ -137,7 +140,7 @@ func (h *Host) nginxLogs(n *Nginx, cfg *nginxconf.Config) {
 			h.problem("nginx: access_log %s at %s has variables in its path; list the files in sources.nginx_access", a.Path, w)
 			continue
 		}
-		l := NginxAccessLog{Path: absNginx(a.Path), Format: a.Format, Where: w, Escape: "default"}
+		l := NginxAccessLog{Path: absNginx(a.Path), Format: a.Format, Where: w, Escape: "default", Site: siteName(a.ServerNames)}
 		if l.Format == "combined" {
 			l.Spec = nginxconf.CombinedFormat
 		} else if f, ok := formats[a.Format]; ok {
@@ -157,6 +160,18 @@ func (h *Host) nginxLogs(n *Nginx, cfg *nginxconf.Config) {
 			compiled[key], l.Compiled = c, c
 		}
 		n.AccessLogs = append(n.AccessLogs, l)
+	}
+	// A log two server blocks share is no one site's.
+	site := map[string]string{}
+	for _, l := range n.AccessLogs {
+		if prev, ok := site[l.Path]; ok && prev != l.Site {
+			site[l.Path] = ""
+		} else if !ok {
+			site[l.Path] = l.Site
+		}
+	}
+	for i := range n.AccessLogs {
+		n.AccessLogs[i].Site = site[n.AccessLogs[i].Path]
 	}
 	for _, e := range cfg.ErrorLogs() {
 		if e.NotFile || e.Path == "stderr" {
@@ -240,4 +255,15 @@ func where(file string, line int) string {
 		return ""
 	}
 	return file + ":" + itoa(line)
+}
+
+// siteName is a server block's first real server_name ("_" and "" are
+// catch-alls).
+func siteName(names []string) string {
+	for _, n := range names {
+		if n != "_" && n != "" && n != `""` {
+			return n
+		}
+	}
+	return ""
 }

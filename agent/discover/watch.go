@@ -17,6 +17,9 @@ type Watch struct {
 	Escape   string        `json:"escape,omitempty"` // nginx escape=
 	Compiled *nginx.Format `json:"-"`                // nginx access format, compiled
 	From     string        `json:"from"`             // why: the directive and its file:line, or the config key
+	// Site is the server_name / ServerName of the one server block or vhost
+	// that writes an access log, "" when several share it or none is named.
+	Site string `json:"site,omitempty"`
 }
 
 // Watch returns the sources to read, each path once (the first reason
@@ -43,7 +46,7 @@ func (h *Host) Watch() []Watch {
 	if h.Nginx != nil {
 		for _, a := range h.Nginx.AccessLogs {
 			nginxAccess = append(nginxAccess, Watch{Path: a.Path, Type: parsers.TypeNginxAccess, Format: a.Format,
-				Spec: a.Spec, Escape: a.Escape, Compiled: a.Compiled, From: "nginx access_log at " + a.Where})
+				Spec: a.Spec, Escape: a.Escape, Compiled: a.Compiled, From: "nginx access_log at " + a.Where, Site: a.Site})
 		}
 	}
 	if len(o.NginxAccess) > 0 {
@@ -87,7 +90,7 @@ func (h *Host) Watch() []Watch {
 	list(o.ApacheAccess, "sources.apache_access", parsers.TypeApacheAccess, func() (ws []Watch) {
 		if h.Apache != nil {
 			for _, a := range h.Apache.AccessLogs {
-				ws = append(ws, Watch{Path: a.Path, Type: parsers.TypeApacheAccess, Format: a.Format, Spec: a.Spec, From: "apache CustomLog at " + a.Where})
+				ws = append(ws, Watch{Path: a.Path, Type: parsers.TypeApacheAccess, Format: a.Format, Spec: a.Spec, From: "apache CustomLog at " + a.Where, Site: a.Site})
 			}
 		}
 		return ws

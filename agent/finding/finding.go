@@ -129,7 +129,8 @@ func FromCheck(host, check string, cause correlate.Cause, st State, since, now t
 		Schema: Schema, ID: iid + "-" + string(st), IncidentID: iid, Kind: KindCheck, State: st,
 		Severity: SeverityOf(cause), Host: host, Check: check,
 		Incident: correlate.Incident{ID: iid, Start: since.UTC(), End: now.UTC(), Statuses: map[string]int{},
-			Cause: cause, Confidence: 1, Summary: summary, Evidence: ev, Remediation: remediation},
+			Cause: cause, Confidence: 1, Summary: summary, Evidence: ev, Remediation: remediation,
+			EdgeStatus: correlate.EdgeStatusOf(cause, nil), Scope: correlate.EmptyScope()},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,12 +40,34 @@ func AnalysisJSON(w io.Writer, res *analyze.Result) error {
 			if inc.Evidence == nil {
 				inc.Evidence = []correlate.Evidence{}
 			}
+			if inc.EdgeStatus == nil {
+				inc.EdgeStatus = []int{}
+			}
+			inc.Scope = nonNilScope(inc.Scope)
 			doc.Incidents = append(doc.Incidents, jsonIncident{Case: c.Name, Incident: inc})
 		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// nonNilScope makes the lists of sc empty rather than null in JSON.
+func nonNilScope(sc correlate.Scope) correlate.Scope {
+	e := correlate.EmptyScope()
+	if sc.Sites != nil {
+		e.Sites = sc.Sites
+	}
+	if sc.Pools != nil {
+		e.Pools = sc.Pools
+	}
+	if sc.Upstreams != nil {
+		e.Upstreams = sc.Upstreams
+	}
+	if sc.Paths != nil {
+		e.Paths = sc.Paths
+	}
+	return e
 }
 
 // textEvidence is how many evidence lines the text report shows per incident.
@@ -83,8 +106,18 @@ func AnalysisText(w io.Writer, res *analyze.Result) error {
 func writeIncident(pw *errWriter, n, of int, inc correlate.Incident) {
 	dur := inc.End.Sub(inc.Start).Round(time.Second)
 	pw.printf("Incident %d of %d: %s\n", n, of, inc.Cause)
+	if len(inc.EdgeStatus) > 0 {
+		pw.printf("  edge:     Cloudflare showed visitors %s\n", joinInts(inc.EdgeStatus))
+	}
+	if w := scopeText(inc.Scope); w != "" {
+		pw.printf("  where:    %s\n", w)
+	}
 	pw.printf("  when:     %s → %s (%s)\n", inc.Start.Format("2006-01-02 15:04:05Z07:00"), inc.End.Format("15:04:05"), dur)
-	pw.printf("  errors:   %s of %d requests\n", statuses(inc.Statuses), inc.Requests)
+	if st := statuses(inc.Statuses); st != "" {
+		pw.printf("  errors:   %s of %d requests\n", st, inc.Requests)
+	} else {
+		pw.printf("  errors:   none in the access log (%d requests)\n", inc.Requests)
+	}
 	pw.printf("  cause:    %s (confidence %.0f%%)\n", inc.Cause.Describe(), inc.Confidence*100)
 	pw.printf("  summary:  %s\n", inc.Summary)
 	shown := 0
@@ -118,12 +151,43 @@ func bestEvidence(ev []correlate.Evidence) []correlate.Evidence {
 
 func statuses(m map[string]int) string {
 	var parts []string
-	for _, s := range []string{"502", "503", "504"} {
+	for _, s := range []string{"502", "503", "504", "499"} {
 		if m[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d×%s", m[s], s))
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// scopeText is an incident's scope on one line: "site shop.example.com ·
+// pool www · upstream unix:/run/php/php8.2-fpm.sock · paths /checkout.php (9)".
+func scopeText(sc correlate.Scope) string {
+	var parts []string
+	if len(sc.Sites) > 0 {
+		parts = append(parts, "site "+strings.Join(sc.Sites, ", "))
+	}
+	if len(sc.Pools) > 0 {
+		parts = append(parts, "pool "+strings.Join(sc.Pools, ", "))
+	}
+	if len(sc.Upstreams) > 0 {
+		parts = append(parts, "upstream "+strings.Join(sc.Upstreams, ", "))
+	}
+	if len(sc.Paths) > 0 {
+		p := make([]string, len(sc.Paths))
+		for i, c := range sc.Paths {
+			p[i] = fmt.Sprintf("%s (%d)", c.Path, c.Count)
+		}
+		parts = append(parts, "paths "+strings.Join(p, ", "))
+	}
+	return strings.Join(parts, " · ")
 }
 
 func writeFiles(pw *errWriter, c analyze.Case) {

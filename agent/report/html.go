@@ -172,6 +172,10 @@ type incidentView struct {
 	StartISO    string
 	Duration    string
 	Statuses    []Tag
+	Edge        []Tag // what Cloudflare's visitors were shown
+	Sites       []string
+	Pools       []string
+	Upstreams   []string
 	Requests    int
 	Summary     string
 	Hosts       []correlate.Count
@@ -241,11 +245,15 @@ func caseView(i int, c *analyze.Case) *caseData {
 			Remediation: codeSpans(inc.Remediation),
 			Confidence:  int(inc.Confidence*100 + 0.5),
 		}
-		for _, s := range []string{"502", "503", "504"} {
+		for _, s := range []string{"502", "503", "504", "499"} {
 			if inc.Statuses[s] > 0 {
 				iv.Statuses = append(iv.Statuses, Tag{Class: "s" + s, Text: strconv.Itoa(inc.Statuses[s]) + " × " + s})
 			}
 		}
+		for _, e := range inc.EdgeStatus {
+			iv.Edge = append(iv.Edge, Tag{Class: "edge", Text: strconv.Itoa(e)})
+		}
+		iv.Sites, iv.Pools, iv.Upstreams = inc.Scope.Sites, inc.Scope.Pools, inc.Scope.Upstreams
 		ev := inc.Evidence
 		if len(c.Incidents) > manyIncidents && len(ev) > cardEvidenceMany {
 			ev = bestEvidence(ev)

@@ -74,6 +74,7 @@ func TestLokiWireFormat(t *testing.T) {
 	}
 	a := oneFinding("a", "", finding.SeverityCritical)
 	b := oneFinding("b", "rate_limited", finding.SeverityInfo)
+	b.Scope.Sites = []string{"shop.example.com", "blog.example.com"} // the first (most affected) is the label
 	c := oneFinding("c", "", finding.SeverityCritical)
 	c.End = c.End.Add(-1e9) // older: must come first in its stream
 	if err := s.Send(context.Background(), []finding.Finding{a, b, c}); err != nil {
@@ -95,7 +96,7 @@ func TestLokiWireFormat(t *testing.T) {
 	}
 	want := `{"streams":[` +
 		`{"stream":{"cause":"oom_kill","env":"prod","host":"web1.example.com","severity":"critical"},"values":[["1795168899000000000",` + line(c) + `],["1795168900000000000",` + line(a) + `]]},` +
-		`{"stream":{"cause":"rate_limited","env":"prod","host":"web1.example.com","severity":"info"},"values":[["1795168900000000000",` + line(b) + `]]}]}`
+		`{"stream":{"cause":"rate_limited","env":"prod","host":"web1.example.com","severity":"info","site":"shop.example.com"},"values":[["1795168900000000000",` + line(b) + `]]}]}`
 	if string(rc.bodies[0]) != want {
 		t.Errorf("body:\n got %s\nwant %s", rc.bodies[0], want)
 	}

@@ -13,12 +13,13 @@ import (
 
 // lokiSink pushes findings to Loki: POST {url}/loki/api/v1/push with
 //
-//	{"streams":[{"stream":{"cause":"…","host":"…","severity":"…",<static labels>},
+//	{"streams":[{"stream":{"cause":"…","host":"…","severity":"…","site":"…",<static labels>},
 //	             "values":[["<unix ns>","<finding JSON>"],…]},…]}
 //
 // One stream per label set (streams sorted by label set, values by time).
 // The entry time is the finding's End (Start, or now, when unset). Static
-// labels never override host, cause and severity. X-Scope-OrgID is sent
+// labels never override host, cause, severity and site (the incident's most
+// affected site, when it has one). X-Scope-OrgID is sent
 // when a tenant is set; gzip bodies are sent with Content-Encoding: gzip.
 type lokiSink struct {
 	url    string
@@ -73,6 +74,9 @@ func (s *lokiSink) lokiBody(batch []finding.Finding) ([]byte, error) {
 			host = s.host
 		}
 		lb["host"], lb["cause"], lb["severity"] = host, string(f.Cause), string(f.Severity)
+		if len(f.Scope.Sites) > 0 {
+			lb["site"] = f.Scope.Sites[0] // the most affected site: one stream per site, not per combination
+		}
 		kj, _ := json.Marshal(lb) // sorted keys: a canonical stream key
 		key := string(kj)
 		if byKey[key] == nil {

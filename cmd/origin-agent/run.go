@@ -217,7 +217,16 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			}
 			for _, p := range paths {
 				parse, name := parserFor(w, p, local)
-				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: name, Parse: parse})
+				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: name, Parse: parse, Site: w.Site})
+			}
+		}
+	}
+	if host.PHPFPM != nil {
+		// Which pool an upstream address is, for the incidents' scope.
+		opt.Correlate.Pools = map[string]string{}
+		for _, pl := range host.PHPFPM.Pools {
+			for _, k := range correlate.PoolListenKeys(pl.Listen) {
+				opt.Correlate.Pools[k] = pl.Name
 			}
 		}
 	}

@@ -86,6 +86,30 @@ func TestErrorTable(t *testing.T) {
 	}
 }
 
+// TestChildSignal: an apache child that died (captured from Apache 2.4 by
+// examples/generate.sh, kill -SEGV of a child with requests in flight).
+func TestChildSignal(t *testing.T) {
+	parse := NewError(parsers.Options{Location: time.UTC})
+	for _, tc := range []struct {
+		line     string
+		sig      parsers.Signal
+		pid, num int
+	}{
+		{`[Thu Dec 03 08:29:41.271829 2026] [core:notice] [pid 13812:tid 13812] AH00052: child pid 13814 exit signal Segmentation fault (11)`, parsers.SigServerChildSignal, 13814, 11},
+		{`[Thu Dec 03 08:29:41.271829 2026] [core:notice] [pid 13812:tid 13812] AH00051: child pid 13814 exit signal Aborted (6), possible coredump in /etc/apache2`, parsers.SigServerChildSignal, 13814, 6},
+		{`[Thu Dec 03 08:29:41 2026] [notice] child pid 13814 exit signal Bus error (7)`, parsers.SigServerChildSignal, 13814, 7},
+		{`[Thu Dec 03 08:29:41.271829 2026] [core:notice] [pid 13812:tid 13812] AH00052: child pid x exit signal Segmentation fault (11)`, parsers.SigNone, 0, 0},
+	} {
+		ev, err := parse([]byte(tc.line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Signal != tc.sig || ev.ChildPID != tc.pid || ev.ExitSig != tc.num {
+			t.Errorf("%s: signal %v pid %d sig %d, want %v %d %d", tc.line, ev.Signal, ev.ChildPID, ev.ExitSig, tc.sig, tc.pid, tc.num)
+		}
+	}
+}
+
 func TestErrorNoMatch(t *testing.T) {
 	parse := NewError(parsers.Options{})
 	for _, line := range []string{

@@ -53,6 +53,8 @@ func classify(ev *parsers.Event, line []byte) {
 					ev.Signal = parsers.SigApacheTimeout
 				}
 			}
+		case 52, 51: // child pid 1234 exit signal Segmentation fault (11)[, possible coredump in /etc/apache2]
+			childSignal(ev, msg)
 		case 1067, 1068: // Failed to read FastCGI header / Got bogus version N
 			ev.Signal = parsers.SigApacheBadHeader
 		case 484, 286, 161: // server reached MaxRequestWorkers setting (event, worker, prefork)
@@ -88,10 +90,36 @@ func classify(ev *parsers.Event, line []byte) {
 	case bytes.Contains(msg, []byte("server reached MaxRequestWorkers setting")),
 		bytes.Contains(msg, []byte("server reached MaxClients setting")):
 		ev.Signal = parsers.SigApacheMaxWorkers
+	case bytes.Contains(msg, []byte("child pid ")) && bytes.Contains(msg, []byte(" exit signal ")):
+		childSignal(ev, msg)
 	case bytes.Contains(msg, []byte("resuming normal operations")):
 		ev.Signal = parsers.SigServerStarted
 	case bytes.HasPrefix(msg, []byte("caught SIGTERM, shutting down")), bytes.Contains(msg, []byte(", shutting down gracefully")):
 		ev.Signal = parsers.SigServerStopping
+	}
+}
+
+// childSignal reads "child pid 1234 exit signal Segmentation fault (11)":
+// an apache child died with its requests in flight.
+func childSignal(ev *parsers.Event, msg []byte) {
+	k := bytes.Index(msg, []byte("child pid "))
+	if k < 0 {
+		return
+	}
+	rest := msg[k+len("child pid "):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	pid, ok := parsers.Atoi(rest[:n])
+	if !ok || !bytes.HasPrefix(rest[n:], []byte(" exit signal ")) {
+		return
+	}
+	ev.Signal, ev.ChildPID = parsers.SigServerChildSignal, pid
+	if s := between(rest[n:], "(", ")"); len(s) > 0 {
+		if sig, ok := parsers.Atoi(s); ok {
+			ev.ExitSig = sig
+		}
 	}
 }
 

@@ -90,6 +90,24 @@ func parseError(line []byte, loc *time.Location) (parsers.Event, error) {
 	ev.Message = msg
 	ev.Errno = errno(msg)
 	ev.Signal = classify(msg, ev.Errno)
+	if ev.Signal == parsers.SigWorkerConnections {
+		// "16 worker_connections are not enough": the configured limit
+		if v, _, ok := number(msg); ok {
+			ev.Value = v
+		}
+	}
+	if ev.Signal == parsers.SigServerChildSignal {
+		// "worker process 9839 exited on signal 11 (core dumped)"
+		rest := msg[len("worker process "):]
+		if pid, n, ok := number(rest); ok {
+			ev.ChildPID = pid
+			if i := bytes.Index(rest[n:], []byte(" exited on signal ")); i >= 0 {
+				if sig, _, ok := number(rest[n+i+len(" exited on signal "):]); ok {
+					ev.ExitSig = sig
+				}
+			}
+		}
+	}
 	return ev, nil
 }
 
@@ -153,7 +171,9 @@ func parseTrailer(b []byte, ev *parsers.Event) {
 		case "client":
 			ev.Client = v
 		case "server":
-			// the server_name matched; Host is the better request identity
+			// the server_name matched; Host is the better request identity,
+			// Server says which server block (site) the request was for
+			ev.Server = v
 		case "request":
 			ev.Request = v
 			ev.Method, ev.URI, ev.Protocol = splitRequest(v)

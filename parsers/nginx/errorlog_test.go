@@ -58,6 +58,15 @@ func TestError(t *testing.T) {
 		{`2026/11/20 10:01:02 [notice] 1#1: signal 15 (SIGTERM) received from 19306, exiting`, `{"signal":"server_stopping"}`},
 		{`2026/11/20 10:01:02 [notice] 1#1: signal 3 (SIGQUIT) received from 1, shutting down`, `{"signal":"server_stopping"}`},
 		{`2026/11/20 10:01:02 [notice] 1#1: exit`, `{"signal":null}`},
+		// Captured from nginx 1.22.1 by examples/generate.sh: kill -SEGV of the
+		// worker with requests in flight, worker_connections 16 under load.
+		{`2026/12/03 08:29:21 [alert] 12574#12574: worker process 12577 exited on signal 11`, `{"signal":"server_child_signal","level":6,"child_pid":12577,"exit_signal":11}`},
+		{`2026/11/20 10:01:02 [alert] 1#1: worker process 9839 exited on signal 6 (core dumped)`, `{"signal":"server_child_signal","child_pid":9839,"exit_signal":6}`},
+		{`2026/12/03 08:29:24 [notice] 12574#12574: worker process 12796 exited with code 0`, `{"signal":null}`},
+		{`2026/12/03 08:29:27 [alert] 12995#12995: 16 worker_connections are not enough`, `{"signal":"worker_connections_not_enough","value":16}`},
+		{`2026/12/03 08:29:27 [warn] 12995#12995: 16 worker_connections are not enough, reusing connections`, `{"signal":"worker_connections_not_enough","level":4,"value":16}`},
+		{`2026/12/03 08:29:34 [error] 13435#13435: *43 upstream prematurely closed connection while reading response header from upstream, client: 198.51.100.14, server: shop.example.com, request: "GET /report.php?range=365d HTTP/1.1", upstream: "http://127.0.0.1:19250/report.php?range=365d", host: "shop.example.com"`,
+			`{"signal":"upstream_prematurely_closed","server":"shop.example.com","upstream":"http://127.0.0.1:19250/report.php?range=365d"}`},
 		{
 			`2026/11/20 10:01:02 [error] 1#1: *3 FastCGI sent in stderr: "PHP message: upstream timed out (110: x); connect() failed (111: Connection refused)" while reading response header from upstream` + trailer,
 			`{"signal":null,"client":"203.0.113.7"}`,

@@ -44,7 +44,7 @@ func checkEvent(t *testing.T, line []byte, ev parsers.Event, err error) {
 		t.Fatalf("Status %d out of range", ev.Status)
 	}
 	for name, b := range map[string][]byte{"UpstreamStatus": ev.UpstreamStatus, "Method": ev.Method, "URI": ev.URI,
-		"Protocol": ev.Protocol, "Client": ev.Client, "RemoteAddr": ev.RemoteAddr, "Host": ev.Host, "Request": ev.Request,
+		"Protocol": ev.Protocol, "Client": ev.Client, "RemoteAddr": ev.RemoteAddr, "Host": ev.Host, "Server": ev.Server, "Request": ev.Request,
 		"Upstream": ev.Upstream, "CFRay": ev.CFRay, "UserAgent": ev.UserAgent, "Referer": ev.Referer, "Message": ev.Message} {
 		if !within(line, b) {
 			t.Fatalf("%s %q is not a sub-slice of the line", name, b)

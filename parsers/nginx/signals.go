@@ -62,6 +62,14 @@ func classify(msg []byte, errno int) parsers.Signal {
 		return parsers.SigLimitingRequests
 	case hasPrefix(msg, "limiting connections by zone"):
 		return parsers.SigLimitingConnections
+	case hasPrefix(msg, "worker process ") && bytes.Contains(msg, []byte(" exited on signal ")):
+		// the master's [alert] for a worker that died (SIGSEGV, SIGABRT,
+		// SIGKILL…): its in-flight requests got no answer and no access line
+		return parsers.SigServerChildSignal
+	case bytes.Contains(msg, []byte("client prematurely closed connection")) && bytes.Contains(ctx, []byte("upstream")):
+		// (info) the client gave up while the upstream was still working:
+		// behind Cloudflare, its 100 s proxy read timeout
+		return parsers.SigClientClosed
 	case string(msg) == "start worker processes":
 		// once per start (and per reload); "start worker process N"
 		// follows for each worker and is not counted again

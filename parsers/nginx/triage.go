@@ -33,8 +33,9 @@ func (f *Format) hasCombinedHead() bool {
 // NewAccessTriage returns a parser for bulk analysis. For formats that begin
 // like combined it reads only the time and the status of a line, which is
 // all the correlator needs of a request that did not fail, and parses the
-// whole line (exactly as NewAccess) only for gateway statuses (502/503/504)
-// and for lines the quick path cannot vouch for. Events of other statuses
+// whole line (exactly as NewAccess) only for gateway statuses (502/503/504),
+// for 499 (a client that gave up, whose $request_time tells Cloudflare's
+// 100 s timeout) and for lines the quick path cannot vouch for. Events of other statuses
 // carry Kind, Time and Status only.
 //
 // Unlike NewAccess the returned func keeps a one-entry cache of the last
@@ -89,7 +90,7 @@ func NewAccessTriage(f *Format, o parsers.Options) parsers.Func {
 			return full(line)
 		}
 		status := int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0')
-		if status == 502 || status == 503 || status == 504 {
+		if status == 502 || status == 503 || status == 504 || status == 499 {
 			return full(line)
 		}
 		return parsers.Event{Time: t, Kind: parsers.KindAccess, Status: status, RequestTime: -1, UpstreamTime: -1, Bytes: -1}, nil

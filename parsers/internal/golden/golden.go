@@ -132,6 +132,7 @@ func Line(ev parsers.Event, err error) []byte {
 	put("client", ev.Client)
 	put("remote_addr", ev.RemoteAddr)
 	put("host", ev.Host)
+	put("server", ev.Server)
 	put("request", ev.Request)
 	put("upstream", ev.Upstream)
 	put("cf_ray", ev.CFRay)
