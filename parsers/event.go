@@ -13,6 +13,7 @@ package parsers
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -24,6 +25,13 @@ type Func func(line []byte) (Event, error)
 
 // ErrNoMatch reports that a line is not in the parser's format.
 var ErrNoMatch = errors.New("line does not match the format")
+
+// ErrContinuation reports a line that continues the message of the line
+// before it (the PHP messages nginx logs from "FastCGI sent in stderr" span
+// lines). It wraps ErrNoMatch, so a caller that does not know it skips the
+// line; callers that do count it with the message before, not as
+// unparseable (when a line before it parsed).
+var ErrContinuation = fmt.Errorf("%w: continues the previous line's message", ErrNoMatch)
 
 // Type names a log format. The strings are the TYPE of
 // `origin-agent analyze TYPE=PATH` and appear in JSON output.
@@ -182,7 +190,10 @@ type Event struct {
 	// Shared request identity: access logs and proxy error lines both carry
 	// these where the format has them, which is how a 502 is matched to its
 	// proxy error.
-	Client     []byte // client address ($remote_addr, $http_cf_connecting_ip when present, "client: X")
+	Client []byte // client address ($remote_addr, $http_cf_connecting_ip when present, "client: X")
+	// Forwarded is the X-Forwarded-For list a line carries (in its own
+	// field, or written where the client address stands), nil if none.
+	Forwarded  []byte
 	RemoteAddr []byte // the TCP peer ($remote_addr, %a/%h); for Cloudflare this is an edge address
 	Host       []byte // $host / "host: X"
 	Request    []byte // the request line "GET /x HTTP/1.1"
@@ -227,7 +238,7 @@ type Event struct {
 func (e Event) Clone() Event {
 	c := e
 	for _, p := range []*[]byte{&c.UpstreamStatus, &c.Method, &c.URI, &c.Protocol, &c.Client, &c.RemoteAddr,
-		&c.Host, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
+		&c.Host, &c.Forwarded, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
 		&c.Message, &c.Pool, &c.Process} {
 		if *p != nil {
 			*p = append([]byte(nil), *p...)

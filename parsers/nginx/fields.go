@@ -226,8 +226,11 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 		ev.Time, _ = parseEpoch(r.msec)
 	}
 
-	ev.RemoteAddr = present(r.remoteAddr)
-	ev.Client = ev.RemoteAddr
+	cf := resolveClient(present(r.remoteAddr))
+	ev.RemoteAddr, ev.Client, ev.Forwarded = cf.remote, cf.client, cf.list
+	if x := present(r.xff); x != nil && ev.Forwarded == nil {
+		ev.Forwarded = x
+	}
 	if x := firstListItem(present(r.xff)); isAddr(x) {
 		ev.Client = x
 	}
@@ -257,6 +260,9 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 			ev.Host = h
 			break
 		}
+	}
+	if ev.Host == nil {
+		ev.Host = cf.host
 	}
 	b := r.bodyBytes
 	if b == nil {

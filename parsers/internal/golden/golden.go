@@ -117,6 +117,7 @@ func Line(ev parsers.Event, err error) []byte {
 	put("level", int(ev.Level))
 	put("status", ev.Status)
 	put("upstream_status", ev.UpstreamStatus)
+	put("forwarded", ev.Forwarded)
 	if ev.RequestTime != 0 {
 		m["request_time_us"] = ev.RequestTime
 	}
