@@ -62,6 +62,10 @@ type FileReport struct {
 	Lines   int64        `json:"lines"`
 	Parsed  int64        `json:"parsed"`
 	Skipped int64        `json:"skipped"`
+	// Continued counts lines that continue the message of a parsed line
+	// before them (nginx's multi-line PHP messages): neither parsed nor
+	// skipped.
+	Continued int64 `json:"continued,omitempty"`
 	// FirstSkipped holds the first few unparseable lines, for the report.
 	FirstSkipped []Skipped `json:"first_skipped,omitempty"`
 	Error        string    `json:"error,omitempty"`
@@ -316,8 +320,18 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 				c.Files = append(c.Files, FileReport{Path: in.name, Type: in.typ})
 				continue
 			}
-			if in.explicit && in.typ != "" {
-				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.name, len(s), in.typ)
+			if in.explicit && in.typ != "" && r.Near >= 0 {
+				// The user named the type: read the file with the format
+				// that parsed most of the sample, even below the share
+				// that detection needs on its own.
+				r.Index, r.Matched = r.Near, r.NearMatched
+			} else if in.explicit && in.typ != "" {
+				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.name, r.Sampled, in.typ)
+			}
+		}
+		if r.Index < 0 {
+			if in.explicit && r.Near >= 0 {
+				return nil, fmt.Errorf("%w: %s: only %d of the first %d lines parse (as %s %s); if that is what it is, name it as %s=PATH", ErrUsage, in.name, r.NearMatched, r.Sampled, cands[r.Near].Type, cands[r.Near].Name, cands[r.Near].Type)
 			}
 			if in.explicit {
 				return nil, fmt.Errorf("%w: %s: cannot tell what kind of log this is; name it as TYPE=PATH with TYPE one of: %s", ErrUsage, in.name, typeList())
@@ -455,6 +469,7 @@ type stream struct {
 	until  time.Time
 	log    func(string, ...any)
 	closed bool
+	prevOK bool // the line before parsed or continued a parsed one
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
@@ -489,9 +504,15 @@ func (s *stream) advance() bool {
 		}
 		s.head.Event, err = s.parse(line)
 		if err != nil {
+			if s.prevOK && errors.Is(err, parsers.ErrContinuation) {
+				s.rep.Continued++
+				continue
+			}
+			s.prevOK = false
 			s.skip(line, err.Error())
 			continue
 		}
+		s.prevOK = true
 		ev := &s.head.Event
 		s.rep.Parsed++
 		if ev.Time.IsZero() {

@@ -1,0 +1,132 @@
+package detect
+
+import (
+	"errors"
+
+	"github.com/origin-agent/origin-agent/parsers"
+	"github.com/origin-agent/origin-agent/parsers/apache"
+	"github.com/origin-agent/origin-agent/parsers/kernel"
+	"github.com/origin-agent/origin-agent/parsers/nginx"
+	"github.com/origin-agent/origin-agent/parsers/phpfpm"
+)
+
+// Format is one way to read a file, with what builds its parser once the
+// file's options (zone, reference time) are known. bulk asks for the
+// fastest parser that still gives the correlator all it needs (analyze);
+// detection and the daemon use the exact one.
+//
+// The same list (Builtin, after any formats read from the server's
+// configs) is what both `analyze` and the daemon choose from, with Choose.
+type Format struct {
+	Type  parsers.Type
+	Name  string
+	Build func(o parsers.Options, bulk bool) parsers.Func
+}
+
+// Exact wraps a parser maker that has no bulk variant.
+func Exact(t parsers.Type, name string, mk func(parsers.Options) parsers.Func) Format {
+	return Format{Type: t, Name: name, Build: func(o parsers.Options, _ bool) parsers.Func { return mk(o) }}
+}
+
+// NginxAccess is an nginx access format (its bulk parser triages).
+func NginxAccess(name string, f *nginx.Format) Format {
+	return Format{Type: parsers.TypeNginxAccess, Name: name, Build: func(o parsers.Options, bulk bool) parsers.Func {
+		if bulk {
+			return nginx.NewAccessTriage(f, o)
+		}
+		return nginx.NewAccess(f, o)
+	}}
+}
+
+// ApacheAccess is an Apache access format.
+func ApacheAccess(name string, f *apache.Format) Format {
+	return Exact(parsers.TypeApacheAccess, name, func(o parsers.Options) parsers.Func { return apache.NewAccess(f, o) })
+}
+
+// Builtin lists the built-in formats, of type typ only when it is set. Of
+// formats that read the same lines the richer comes first.
+func Builtin(typ parsers.Type) []Format {
+	all := []Format{
+		NginxAccess("combined", nginx.Combined()),
+		NginxAccess("vhost_combined", nginx.VhostCombined()),
+		Exact(parsers.TypeNginxAccess, "json", nginx.NewJSONAccess),
+		ApacheAccess("combined", apache.Combined()),
+		ApacheAccess("vhost_combined", apache.VhostCombined()),
+		ApacheAccess("vhost_combined_noport", apache.VhostNoPort()),
+		ApacheAccess("common", apache.Common()),
+		ApacheAccess("ssl_request", apache.SSLRequest()),
+		Exact(parsers.TypeNginxError, "nginx", nginx.NewError),
+		Exact(parsers.TypeApacheError, "apache", apache.NewError),
+		Exact(parsers.TypePHPFPM, "php-fpm", phpfpm.New),
+		Exact(parsers.TypeKernel, "kernel", kernel.New),
+	}
+	if typ == "" {
+		return all
+	}
+	var out []Format
+	for _, f := range all {
+		if f.Type == typ {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Candidates builds the detection candidates of formats (zero Options).
+func Candidates(formats []Format) []Candidate {
+	out := make([]Candidate, len(formats))
+	for i, f := range formats {
+		out[i] = Candidate{Type: f.Type, Name: f.Name, Parse: f.Build(parsers.Options{}, false)}
+	}
+	return out
+}
+
+// Choose picks the format of a file from its first lines (see Detect).
+// ok is false when none qualifies.
+func Choose(name string, sample [][]byte, formats []Format) (Format, Result, bool) {
+	r := Detect(name, sample, Candidates(formats))
+	if r.Index < 0 {
+		return Format{}, r, false
+	}
+	return formats[r.Index], r, true
+}
+
+// WithFallback returns a parser that reads a line with primary and, when
+// that does not match, with each of others in turn: a file whose lines
+// mostly follow one access format but now and then another (a vhost line
+// among combined ones, a common line) loses none of them. Lines primary
+// reads cost nothing more. A continuation (parsers.ErrContinuation) is
+// returned as it is.
+func WithFallback(primary parsers.Func, others ...parsers.Func) parsers.Func {
+	if len(others) == 0 {
+		return primary
+	}
+	return func(line []byte) (parsers.Event, error) {
+		ev, err := primary(line)
+		if err == nil || errors.Is(err, parsers.ErrContinuation) {
+			return ev, err
+		}
+		for _, p := range others {
+			if ev2, err2 := p(line); err2 == nil {
+				return ev2, nil
+			}
+		}
+		return ev, err
+	}
+}
+
+// Build makes the parser for a file read with formats[i]: access formats
+// fall back to the other formats of the same type (see WithFallback).
+func Build(formats []Format, i int, o parsers.Options, bulk bool) parsers.Func {
+	primary := formats[i].Build(o, bulk)
+	if !IsAccess(formats[i].Type) {
+		return primary
+	}
+	var others []parsers.Func
+	for j, f := range formats {
+		if j != i && f.Type == formats[i].Type {
+			others = append(others, f.Build(o, false))
+		}
+	}
+	return WithFallback(primary, others...)
+}
