@@ -375,6 +375,14 @@ func mustBuiltin(name, spec string) *Format {
 	}
 	f.prefix = true
 	f.needClient = true
+	for i := range f.items {
+		// %u and the like: one word in the built-in formats, so that a
+		// vhost line ("vhost 1.2.3.4 - - […]") is not read with "- -" as
+		// the user and the vhost as the client.
+		if f.items[i].field == fOther && f.items[i].class == cAny {
+			f.items[i].class = cToken
+		}
+	}
 	for i, it := range f.items {
 		if it.field == fBytesOut && i+1 < len(f.items) {
 			f.optEnd = i + 1

@@ -117,7 +117,7 @@ func Detect(name string, sample [][]byte, cands []Candidate) Result {
 // out.
 func richness(ev *parsers.Event) int {
 	n := 0
-	for _, b := range [...][]byte{ev.Client, ev.Host, ev.Referer, ev.UserAgent, ev.UpstreamStatus, ev.Upstream, ev.CFRay, ev.Forwarded} {
+	for _, b := range [...][]byte{ev.Client, ev.Host, ev.Referer, ev.UserAgent, ev.UpstreamStatus, ev.Upstream, ev.CFRay} {
 		if b != nil {
 			n++
 		}
