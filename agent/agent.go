@@ -410,7 +410,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			if ev.Time.IsZero() {
 				ev.Time = a.now()
 			}
-			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: ack}
+			it = Item{Input: correlate.Input{Type: detect.LineType(w.Type, &ev), Path: w.Path, Event: ev, Line: l.Offset, Text: l.Text}, Ack: ack}
 		}
 		select {
 		case out <- it:

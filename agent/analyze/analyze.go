@@ -514,6 +514,7 @@ func (s *stream) advance() bool {
 		}
 		s.prevOK = true
 		ev := &s.head.Event
+		s.head.Type = detect.LineType(s.in.typ, ev)
 		s.rep.Parsed++
 		if ev.Time.IsZero() {
 			ev.Time = s.last

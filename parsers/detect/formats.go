@@ -73,10 +73,16 @@ func Builtin(typ parsers.Type) []Format {
 }
 
 // Candidates builds the detection candidates of formats (zero Options).
+// Access formats also read their lines behind a syslog prefix
+// (access_log syslog:…; see SyslogFallback).
 func Candidates(formats []Format) []Candidate {
 	out := make([]Candidate, len(formats))
 	for i, f := range formats {
-		out[i] = Candidate{Type: f.Type, Name: f.Name, Parse: f.Build(parsers.Options{}, false)}
+		p := f.Build(parsers.Options{}, false)
+		if IsAccess(f.Type) {
+			p = SyslogFallback(p)
+		}
+		out[i] = Candidate{Type: f.Type, Name: f.Name, Parse: p}
 	}
 	return out
 }
@@ -115,18 +121,62 @@ func WithFallback(primary parsers.Func, others ...parsers.Func) parsers.Func {
 	}
 }
 
-// Build makes the parser for a file read with formats[i]: access formats
-// fall back to the other formats of the same type (see WithFallback).
+// Build makes the parser for a file read with formats[i]. An access
+// format falls back, line by line, to the other formats of its type (see
+// WithFallback), then to its server's error log (nginx and Apache write
+// both to syslog when configured so, and such files mix them: LineType
+// tells the type of each event), and reads all of these behind a syslog
+// prefix too (SyslogFallback).
 func Build(formats []Format, i int, o parsers.Options, bulk bool) parsers.Func {
 	primary := formats[i].Build(o, bulk)
-	if !IsAccess(formats[i].Type) {
+	t := formats[i].Type
+	if !IsAccess(t) {
 		return primary
 	}
 	var others []parsers.Func
 	for j, f := range formats {
-		if j != i && f.Type == formats[i].Type {
+		if j != i && f.Type == t {
 			others = append(others, f.Build(o, false))
 		}
 	}
-	return WithFallback(primary, others...)
+	switch t {
+	case parsers.TypeNginxAccess:
+		others = append(others, nginx.NewError(o))
+	case parsers.TypeApacheAccess:
+		others = append(others, apache.NewError(o))
+	}
+	return SyslogFallback(WithFallback(primary, others...))
+}
+
+// SyslogFallback returns a parser that reads a line with p and, when that
+// does not match and the line starts with a syslog header ("Dec  9
+// 21:35:20 host nginx: …", RFC 3339 stamps too), reads the message after
+// the header with p. The message's own time stamp is kept.
+func SyslogFallback(p parsers.Func) parsers.Func {
+	return func(line []byte) (parsers.Event, error) {
+		ev, err := p(line)
+		if err == nil || errors.Is(err, parsers.ErrContinuation) || len(line) == 0 || line[0] == '[' || line[0] == '{' {
+			return ev, err
+		}
+		if h, ok := parsers.ParseSyslog(line, parsers.Options{}); ok {
+			if ev2, err2 := p(h.Msg); err2 == nil {
+				return ev2, nil
+			}
+		}
+		return ev, err
+	}
+}
+
+// LineType is the type of an event read from a file of type t: an error
+// line in an access file (see Build) is its server's error type.
+func LineType(t parsers.Type, ev *parsers.Event) parsers.Type {
+	if ev.Kind == parsers.KindProxy {
+		switch t {
+		case parsers.TypeNginxAccess:
+			return parsers.TypeNginxError
+		case parsers.TypeApacheAccess:
+			return parsers.TypeApacheError
+		}
+	}
+	return t
 }
