@@ -364,9 +364,12 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 	reports := make([]*FileReport, len(ins))
 	for i, in := range ins {
 		popts := parsers.Options{Location: loc, Ref: modTime(in.path)}
-		parse := in.build(popts, true)
+		parse, fb := in.build(popts, true)
 		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}
 		s, err := newStream(in, parse, reports[i], o)
+		if s != nil {
+			s.fallback = fb
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
@@ -470,6 +473,9 @@ type stream struct {
 	log    func(string, ...any)
 	closed bool
 	prevOK bool // the line before parsed or continued a parsed one
+	// fallback reads lines parse does not (other formats of the type, its
+	// server's error lines, syslog prefixes); nil when there is none.
+	fallback detect.Fallback
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
@@ -503,6 +509,9 @@ func (s *stream) advance() bool {
 			continue
 		}
 		s.head.Event, err = s.parse(line)
+		if err != nil && s.fallback != nil && !errors.Is(err, parsers.ErrContinuation) {
+			s.head.Event, err = s.fallback(line, s.head.Event, err)
+		}
 		if err != nil {
 			if s.prevOK && errors.Is(err, parsers.ErrContinuation) {
 				s.rep.Continued++

@@ -13,7 +13,8 @@ import (
 // builder makes a parser for a file once its options (zone, reference
 // time) are known. bulk asks for the fastest parser that still gives the
 // correlator all it needs (detection uses the exact one).
-type builder func(o parsers.Options, bulk bool) parsers.Func
+// fb, when not nil, reads the lines parse does not (detect.Parts).
+type builder func(o parsers.Options, bulk bool) (parse parsers.Func, fb detect.Fallback)
 
 // serverFormats are the access-log formats known besides the built-in ones:
 // those read from a real nginx or apache config, and which log file each
@@ -45,7 +46,9 @@ func (sf *serverFormats) candidates(path string, typ parsers.Type) ([]detect.Can
 	formats := sf.formats(path, typ)
 	builders := make([]builder, len(formats))
 	for i := range formats {
-		builders[i] = func(o parsers.Options, bulk bool) parsers.Func { return detect.Build(formats, i, o, bulk) }
+		builders[i] = func(o parsers.Options, bulk bool) (parsers.Func, detect.Fallback) {
+			return detect.Parts(formats, i, o, bulk)
+		}
 	}
 	return detect.Candidates(formats), builders
 }

@@ -126,12 +126,37 @@ func WithFallback(primary parsers.Func, others ...parsers.Func) parsers.Func {
 // WithFallback), then to its server's error log (nginx and Apache write
 // both to syslog when configured so, and such files mix them: LineType
 // tells the type of each event), and reads all of these behind a syslog
-// prefix too (SyslogFallback).
+// prefix too.
 func Build(formats []Format, i int, o parsers.Options, bulk bool) parsers.Func {
-	primary := formats[i].Build(o, bulk)
+	primary, fb := Parts(formats, i, o, bulk)
+	if fb == nil {
+		return primary
+	}
+	return func(line []byte) (parsers.Event, error) {
+		ev, err := primary(line)
+		if err == nil || errors.Is(err, parsers.ErrContinuation) {
+			return ev, err
+		}
+		return fb(line, ev, err)
+	}
+}
+
+// Fallback reads a line the primary parser did not; it returns ev and err
+// (the primary's result) when it cannot either.
+type Fallback func(line []byte, ev parsers.Event, err error) (parsers.Event, error)
+
+// Parts is Build split for hot loops, where a wrapper's copy of the Event
+// costs: call primary, and fb (nil when there is none) only for a line
+// primary returned an error for other than parsers.ErrContinuation.
+func Parts(formats []Format, i int, o parsers.Options, bulk bool) (primary parsers.Func, fb Fallback) {
+	primary = formats[i].Build(o, bulk)
 	t := formats[i].Type
 	if !IsAccess(t) {
-		return primary
+		return primary, nil
+	}
+	exact := primary
+	if bulk {
+		exact = formats[i].Build(o, false)
 	}
 	var others []parsers.Func
 	for j, f := range formats {
@@ -145,7 +170,36 @@ func Build(formats []Format, i int, o parsers.Options, bulk bool) parsers.Func {
 	case parsers.TypeApacheAccess:
 		others = append(others, apache.NewError(o))
 	}
-	return SyslogFallback(WithFallback(primary, others...))
+	return primary, func(line []byte, ev parsers.Event, err error) (parsers.Event, error) {
+		return fallback(line, ev, err, exact, others)
+	}
+}
+
+// fallback reads a line primary did not: with others, then behind a
+// syslog header with all of them. It returns primary's result when none
+// reads it.
+func fallback(line []byte, ev parsers.Event, err error, primary parsers.Func, others []parsers.Func) (parsers.Event, error) {
+	for _, p := range others {
+		if ev2, err2 := p(line); err2 == nil {
+			return ev2, nil
+		}
+	}
+	if len(line) == 0 || line[0] == '[' || line[0] == '{' {
+		return ev, err
+	}
+	h, ok := parsers.ParseSyslog(line, parsers.Options{})
+	if !ok {
+		return ev, err
+	}
+	if ev2, err2 := primary(h.Msg); err2 == nil {
+		return ev2, nil
+	}
+	for _, p := range others {
+		if ev2, err2 := p(h.Msg); err2 == nil {
+			return ev2, nil
+		}
+	}
+	return ev, err
 }
 
 // SyslogFallback returns a parser that reads a line with p and, when that
