@@ -77,3 +77,10 @@ func TestErrorRealWorld(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorRFC5424(t *testing.T) {
+	ev, err := NewError(parsers.Options{})([]byte(`<163>1 2026-11-20T10:01:02.5Z web1 apache2 4242 - - [proxy_fcgi:error] [pid 4242:tid 7] [client 203.0.113.7:5555] AH01079: failed to make connection to backend: 127.0.0.1`))
+	if err != nil || string(ev.Client) != "203.0.113.7" || ev.PID != 4242 || string(ev.Code) != "AH01079" || ev.Time.IsZero() {
+		t.Errorf("%v: %+v", err, ev)
+	}
+}

@@ -75,3 +75,33 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBuild runs a line through every built-in format's full parser (with
+// its per-line fallbacks and syslog prefixes) and the detection over it.
+func FuzzBuild(f *testing.F) {
+	f.Add(`Dec  9 21:35:20 web nginx: 203.0.113.7 - - [09/Dec/2026:21:35:20 +0000] "GET /x HTTP/1.1" 502 157 "-" "c"`)
+	f.Add(`<163>1 2026-11-20T10:01:02.5Z web1 nginx 1 - - 2026/11/20 10:01:02 [error] 12#12: *5 x, client: 1.2.3.4`)
+	f.Add(`example.com "10.0.0.1, 81.2.69.143" 10.0.0.9 - - [07/Dec/2016:11:05:07 +0100] "GET / HTTP/1.1" 200 5`)
+	f.Add(`PHP message: continued`)
+	formats := detect.Builtin("")
+	parsersOf := make([]parsers.Func, len(formats))
+	for i := range formats {
+		parsersOf[i] = detect.Build(formats, i, parsers.Options{}, i%2 == 0)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		b := []byte(line)
+		for i, p := range parsersOf {
+			ev, err := p(b)
+			if err != nil {
+				continue
+			}
+			if typ := detect.LineType(formats[i].Type, &ev); typ == "" || ev.Kind == parsers.KindNone {
+				t.Fatalf("%s: type %q kind %d", formats[i].Name, typ, ev.Kind)
+			}
+		}
+		_, r, _ := detect.Choose("x.log", [][]byte{b, b}, formats)
+		if r.Matched > r.Sampled || r.NearMatched > r.Sampled {
+			t.Fatalf("bad result %+v", r)
+		}
+	})
+}

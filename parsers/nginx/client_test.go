@@ -55,3 +55,10 @@ func TestErrorSyslogAndContinuation(t *testing.T) {
 		t.Errorf("continuation line: %v", err)
 	}
 }
+
+func TestErrorRFC5424(t *testing.T) {
+	ev, err := NewError(parsers.Options{})([]byte(`<163>1 2026-11-20T10:01:02.5Z web1 nginx 983479 - - 2026/11/20 10:01:02 [error] 12#12: *5 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7, server: _`))
+	if err != nil || string(ev.Client) != "203.0.113.7" || ev.PID != 12 || ev.Signal != parsers.SigUpstreamTimedOut {
+		t.Errorf("%v: %+v", err, ev)
+	}
+}

@@ -23,9 +23,10 @@ var (
 // the Signal the message shape maps to. The time stamp has no zone: it is
 // read in o.Loc() and NoZone is set.
 //
-// Behind a syslog or journal prefix (error_log syslog:…, or journalctl's
-// "Dec 09 21:35:20 host nginx[983479]: " and its stamp-less "host
-// nginx[983479]: ") the line is read from nginx's own stamp on.
+// Behind a syslog or journal prefix (error_log syslog:…, RFC 3164 or 5424
+// as the syslog daemon writes it, or journalctl's "Dec 09 21:35:20 host
+// nginx[983479]: " and its stamp-less "host nginx[983479]: ") the line is
+// read from nginx's own stamp on.
 //
 // Any other line is the continuation of a multi-line message (PHP messages
 // in "FastCGI sent in stderr"): nginx writes nothing else to this log. Such
@@ -34,6 +35,13 @@ func NewError(o parsers.Options) parsers.Func {
 	loc := o.Loc()
 	return func(line []byte) (parsers.Event, error) {
 		if len(line) > 0 && (line[0] < '0' || line[0] > '9') || len(line) > 4 && line[4] != '/' {
+			if h, ok := parsers.ParseSyslog(line, o); ok && isStamp(h.Msg) {
+				ev, err := parseError(h.Msg, loc)
+				if err == nil && ev.PID == 0 {
+					ev.PID = h.PID
+				}
+				return ev, err
+			}
 			if msg, ok := afterSyslog(line); ok {
 				return parseError(msg, loc)
 			}
@@ -41,6 +49,11 @@ func NewError(o parsers.Options) parsers.Func {
 		}
 		return parseError(line, loc)
 	}
+}
+
+// isStamp reports whether r starts like an error-log line ("2026/11/20 10:01:02 [").
+func isStamp(r []byte) bool {
+	return len(r) >= 27 && r[4] == '/' && r[7] == '/' && r[10] == ' ' && r[19] == ' ' && r[20] == '['
 }
 
 var errContinued = fmt.Errorf("%w (nginx error log)", parsers.ErrContinuation)
@@ -59,7 +72,7 @@ func afterSyslog(line []byte) ([]byte, bool) {
 			return nil, false
 		}
 		i += k + 2
-		if r := line[i:]; len(r) >= 27 && r[4] == '/' && r[7] == '/' && r[10] == ' ' && r[19] == ' ' && r[20] == '[' {
+		if r := line[i:]; isStamp(r) {
 			return r, true
 		}
 	}
