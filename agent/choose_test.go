@@ -24,6 +24,7 @@ func TestDaemonChoosesFormats(t *testing.T) {
 	dir := t.TempDir()
 	common := filepath.Join(dir, "apache2", "access.log")
 	jsonLog := filepath.Join(dir, "nginx", "json_access.log")
+	errLog := filepath.Join(dir, "nginx", "error.log")
 	os.MkdirAll(filepath.Dir(common), 0o755)
 	os.MkdirAll(filepath.Dir(jsonLog), 0o755)
 	appendLine(t, common, `198.51.100.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 612`)
@@ -39,6 +40,7 @@ func TestDaemonChoosesFormats(t *testing.T) {
 		Watches: []Watch{
 			{Path: common, Type: parsers.TypeApacheAccess, Formats: detect.Builtin(parsers.TypeApacheAccess), Options: local},
 			{Path: jsonLog, Type: parsers.TypeNginxAccess, Formats: detect.Builtin(parsers.TypeNginxAccess), Options: local},
+			{Path: errLog, Type: parsers.TypeNginxError, Formats: detect.Builtin(parsers.TypeNginxError), Options: local},
 		},
 		Correlate: cfg,
 		Emitters:  []Emitter{out},
@@ -58,6 +60,8 @@ func TestDaemonChoosesFormats(t *testing.T) {
 		appendLine(t, common, fmt.Sprintf(`203.0.113.%d - - [%s] "GET /a.php HTTP/1.1" 502 157`, i+1, now.Format("02/Jan/2006:15:04:05 -0700")))
 		appendLine(t, jsonLog, fmt.Sprintf(`{"time_iso8601":"%s","remote_addr":"203.0.113.%d","request":"GET /j HTTP/1.1","status":"504","body_bytes_sent":"0"}`, now.Format(time.RFC3339), i+11))
 	}
+	// A multi-line message: its continuation lines are no parse errors.
+	appendLine(t, errLog, time.Now().Format("2006/01/02 15:04:05")+` [error] 7#7: *1 FastCGI sent in stderr: "PHP message: PHP Warning:  a`+"\nPHP message: PHP Warning:  b\nPHP message: PHP Warning:  c\" while reading response header from upstream, client: 203.0.113.1, server: _")
 	closed, _ := out.wait(t, 15*time.Second, func(f finding.Finding) bool { return f.State == finding.StateClosed })
 	if closed.Statuses["502"] != 3 || closed.Statuses["504"] != 3 {
 		t.Errorf("closed finding counts %v, want 3 × 502 (apache common) and 3 × 504 (nginx json)", closed.Statuses)
