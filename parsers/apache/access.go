@@ -88,10 +88,13 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 			setRanked(&ev.Client, &clientRank, 4, v)
 		case fTimeCLF:
 			t, ok := parseCLFTime(v)
-			if !ok {
+			if ok {
+				ev.Time, ev.NoZone = t, false
+			} else if t, ok = parseCLFNoZone(v, loc); ok {
+				ev.Time, ev.NoZone = t, true
+			} else {
 				return parsers.Event{}, errAccessTime
 			}
-			ev.Time, ev.NoZone = t, false
 		case fTimeFmt:
 			t, zoned, ok := parseStrftime(it.arg, v, loc)
 			if ok && ev.Time.IsZero() {
