@@ -105,3 +105,28 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+// Of formats that parse the same lines the richer wins, whatever their order.
+func TestDetectPrefersRicher(t *testing.T) {
+	o := parsers.Options{}
+	cands := []detect.Candidate{
+		{Type: parsers.TypeApacheAccess, Name: "common", Parse: apache.NewAccess(apache.Common(), o)},
+		{Type: parsers.TypeApacheAccess, Name: "combined", Parse: apache.NewAccess(apache.Combined(), o)},
+		{Type: parsers.TypeNginxAccess, Name: "combined", Parse: nginx.NewAccess(nginx.Combined(), o)},
+		{Type: parsers.TypeNginxAccess, Name: "vhost_combined", Parse: nginx.NewAccess(nginx.VhostCombined(), o)},
+	}
+	sample := [][]byte{
+		[]byte(`192.168.33.1 - - [26/Dec/2016:16:22:13 +0000] "GET /hello HTTP/1.1" 404 499 "https://example.com/" "Mozilla/5.0"`),
+		[]byte(`::1 - - [26/Dec/2016:16:16:29 +0200] "GET /favicon.ico HTTP/1.1" 404 209`),
+	}
+	if r := detect.Detect("apache2/access.log", sample, cands); r.Index != 1 {
+		t.Errorf("apache combined lines: chose %+v", r)
+	}
+	vhost := [][]byte{
+		[]byte(`example.com 172.17.0.1 - - [29/May/2017:19:02:48 +0000] "GET /a HTTP/1.1" 404 612 "-" "Mozilla/5.0"`),
+		[]byte(`1.128.3.4 2a02:cf40::8000, 10.225.192.17 10.2.2.121 - - [30/Dec/2016:06:47:09 +0000] "GET /b HTTP/1.1" 404 8571 "-" "Mozilla/5.0"`),
+	}
+	if r := detect.Detect("access.log", vhost, cands); r.Index != 3 {
+		t.Errorf("vhost lines: chose %+v", r)
+	}
+}
