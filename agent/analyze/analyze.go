@@ -518,7 +518,11 @@ func (s *stream) advance() bool {
 				continue
 			}
 			s.prevOK = false
-			s.skip(line, err.Error())
+			reason := err.Error()
+			if errors.Is(err, parsers.ErrContinuation) {
+				reason = "not a line of this log (nor the continuation of one before it)"
+			}
+			s.skip(line, reason)
 			continue
 		}
 		s.prevOK = true

@@ -20,6 +20,10 @@ type Candidate struct {
 	Type  parsers.Type
 	Name  string // format name, e.g. "combined", "main", "json"
 	Parse parsers.Func
+	// Own, when set, is the format alone (Parse then also reads lines with
+	// other formats, as the file would be read): of candidates that read
+	// the sample equally well, the one whose own format reads more wins.
+	Own parsers.Func
 }
 
 // MinShare is the fraction of sampled non-empty lines a candidate must parse
@@ -44,7 +48,7 @@ type Result struct {
 // Detect picks the candidate for sample, the first lines of the file at
 // name (the name only breaks ties). Among candidates that qualify, the one
 // with the most stamped and parsed lines wins; then the name's hint; then
-// the richer (the one whose events carry more fields: combined over
+// the one whose own format (Candidate.Own) reads more; then the richer (the one whose events carry more fields: combined over
 // common, vhost_combined over combined when every line has a host); then
 // the first. Lines a candidate reports as continuations
 // (parsers.ErrContinuation) right after a line it parsed are left out of
@@ -63,8 +67,9 @@ func Detect(name string, sample [][]byte, cands []Candidate) Result {
 	if sampled == 0 {
 		return res
 	}
+	bestOwn := -1
 	for i, c := range cands {
-		n, stamped, cont, rich := 0, 0, 0, 0
+		n, stamped, cont, rich, own := 0, 0, 0, 0, 0
 		prevOK := false
 		for _, l := range sample {
 			if len(bytes.TrimSpace(l)) == 0 {
@@ -73,6 +78,11 @@ func Detect(name string, sample [][]byte, cands []Candidate) Result {
 			ev, err := c.Parse(l)
 			if err == nil {
 				n++
+				if c.Own == nil {
+					own++
+				} else if _, err := c.Own(l); err == nil {
+					own++
+				}
 				rich += richness(&ev)
 				if !ev.Time.IsZero() || ev.Monotonic != 0 || ev.Seq != 0 {
 					stamped++
@@ -103,8 +113,8 @@ func Detect(name string, sample [][]byte, cands []Candidate) Result {
 		} else if hint != "" && sameServer(c.Type, hint) {
 			score++
 		}
-		if score > bestScore || score == bestScore && rich > bestRich {
-			bestScore, bestRich, res.Index, res.Matched, res.Sampled = score, rich, i, n, total
+		if score > bestScore || score == bestScore && (own > bestOwn || own == bestOwn && rich > bestRich) {
+			bestScore, bestOwn, bestRich, res.Index, res.Matched, res.Sampled = score, own, rich, i, n, total
 		}
 	}
 	if res.Index >= 0 {

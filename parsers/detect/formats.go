@@ -73,16 +73,35 @@ func Builtin(typ parsers.Type) []Format {
 }
 
 // Candidates builds the detection candidates of formats (zero Options).
-// Access formats also read their lines behind a syslog prefix
-// (access_log syslog:…; see SyslogFallback).
+// An access candidate reads the sample as the file would be read with it
+// (Build): its odd lines with the other formats of its type and behind a
+// syslog prefix — but not its server's error lines, or an access format
+// would "read" an error log.
 func Candidates(formats []Format) []Candidate {
 	out := make([]Candidate, len(formats))
+	o := parsers.Options{}
 	for i, f := range formats {
-		p := f.Build(parsers.Options{}, false)
+		p := f.Build(o, false)
 		if IsAccess(f.Type) {
-			p = SyslogFallback(p)
+			var others []parsers.Func
+			for j, g := range formats {
+				if j != i && g.Type == f.Type {
+					others = append(others, g.Build(o, false))
+				}
+			}
+			primary := p
+			p = func(line []byte) (parsers.Event, error) {
+				ev, err := primary(line)
+				if err == nil {
+					return ev, nil
+				}
+				return fallback(line, ev, err, primary, others)
+			}
 		}
 		out[i] = Candidate{Type: f.Type, Name: f.Name, Parse: p}
+		if IsAccess(f.Type) {
+			out[i].Own = f.Build(o, false)
+		}
 	}
 	return out
 }

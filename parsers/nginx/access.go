@@ -42,7 +42,7 @@ func NewAccess(f *Format, o parsers.Options) parsers.Func {
 		if !ok {
 			return parsers.Event{}, errStatus
 		}
-		if f.needClient && ev.Client == nil {
+		if f.needClient && (ev.Client == nil || !oneName(r.host)) {
 			return parsers.Event{}, errNoClient
 		}
 		return ev, nil
@@ -259,4 +259,15 @@ func extraKey(k []byte) field {
 		return fCFRay
 	}
 	return fUnknown
+}
+
+// oneName reports whether a $host column holds one name (or nothing): not
+// a word of an address list ("10.0.0.2," or "\"10.5.102.222,").
+func oneName(h []byte) bool {
+	for _, c := range h {
+		if c == ',' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
