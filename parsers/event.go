@@ -176,6 +176,9 @@ type Event struct {
 	Kind   Kind
 	Signal Signal
 	Level  Level
+	// NoZone and NoYear are described at the end; they sit here, in what
+	// would be padding, to keep the Event (copied per line) small.
+	NoZone, NoYear bool
 
 	// Access-log fields (KindAccess).
 	Status         int    // HTTP status sent to the client, 0 if absent
@@ -225,13 +228,12 @@ type Event struct {
 	Monotonic time.Duration
 	Seq       uint64
 
-	// Where the line itself said its time zone was missing (nginx error log,
-	// php-fpm, classic syslog): Time was built in the parser's location and
-	// NoZone is true so callers may re-base it once the real offset is known.
-	NoZone bool
-	// NoYear is true when the line's time had no year (classic syslog) and the
-	// parser's reference year was used.
-	NoYear bool
+	// NoZone (declared above): where the line itself said its time zone
+	// was missing (nginx error log, php-fpm, classic syslog), Time was built
+	// in the parser's location and NoZone is true so callers may re-base it
+	// once the real offset is known. NoYear (above) is true when the line's
+	// time had no year (classic syslog) and the parser's reference year was
+	// used.
 }
 
 // Clone returns a copy of e whose []byte fields no longer alias the line.

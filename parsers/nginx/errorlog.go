@@ -35,20 +35,29 @@ func NewError(o parsers.Options) parsers.Func {
 	loc := o.Loc()
 	return func(line []byte) (parsers.Event, error) {
 		if len(line) > 0 && (line[0] < '0' || line[0] > '9') || len(line) > 4 && line[4] != '/' {
-			if h, ok := parsers.ParseSyslog(line, o); ok && isStamp(h.Msg) {
-				ev, err := parseError(h.Msg, loc)
-				if err == nil && ev.PID == 0 {
-					ev.PID = h.PID
-				}
-				return ev, err
-			}
-			if msg, ok := afterSyslog(line); ok {
-				return parseError(msg, loc)
-			}
-			return parsers.Event{}, errContinued
+			return parsePrefixed(line, o, loc)
 		}
 		return parseError(line, loc)
 	}
+}
+
+// parsePrefixed reads a line that does not start with nginx's stamp: one
+// behind a syslog or journal prefix, else a continuation. It is apart from
+// NewError's closure so that the common path keeps a small frame.
+//
+//go:noinline
+func parsePrefixed(line []byte, o parsers.Options, loc *time.Location) (parsers.Event, error) {
+	if h, ok := parsers.ParseSyslog(line, o); ok && isStamp(h.Msg) {
+		ev, err := parseError(h.Msg, loc)
+		if err == nil && ev.PID == 0 {
+			ev.PID = h.PID
+		}
+		return ev, err
+	}
+	if msg, ok := afterSyslog(line); ok {
+		return parseError(msg, loc)
+	}
+	return parsers.Event{}, errContinued
 }
 
 // isStamp reports whether r starts like an error-log line ("2026/11/20 10:01:02 [").
