@@ -54,12 +54,12 @@ func NewAccess(f *Format, o parsers.Options) parsers.Func {
 func (f *Format) match(line []byte, r *record) ([]byte, error) {
 	pos := 0
 	for k := range f.items {
-		if k == f.optEnd && k > 0 && pos == len(line) {
-			break
-		}
 		it := &f.items[k]
 		if it.lit != nil {
 			if !bytes.HasPrefix(line[pos:], it.lit) {
+				if k == f.optEnd && k > 0 && pos == len(line) {
+					break // a line that ends where a built-in format may stop
+				}
 				return nil, errLiteral
 			}
 			pos += len(it.lit)

@@ -1,8 +1,11 @@
 package nginx
 
 import (
+	"bytes"
 	"net/netip"
 	"unsafe"
+
+	"github.com/origin-agent/origin-agent/parsers"
 )
 
 // A client field ($remote_addr where the format puts it) is one address as
@@ -37,18 +40,26 @@ type clientField struct {
 // maxListWords bounds the words of a client field examined.
 const maxListWords = 16
 
+// plainWord reports whether a client field is one word (or empty): the
+// common case, taken as it is.
+func plainWord(v []byte) bool {
+	// A list has ", " or " " between its words; a quoted one a space too.
+	return bytes.IndexByte(v, ' ') < 0 && bytes.IndexByte(v, ',') < 0
+}
+
+// resolveInto sets ev's RemoteAddr, Client and Forwarded from a client
+// field that is not one word, and returns a host column found before it.
+// Apart from record.event so that the common path keeps a small frame.
+//
+//go:noinline
+func resolveInto(v []byte, ev *parsers.Event) (host []byte) {
+	c := resolveClient(v)
+	ev.RemoteAddr, ev.Client, ev.Forwarded = c.remote, c.client, c.list
+	return c.host
+}
+
 func resolveClient(v []byte) (c clientField) {
-	if len(v) == 0 {
-		return c
-	}
-	plain := true
-	for _, b := range v {
-		if b == ' ' || b == ',' || b == '"' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if plainWord(v) {
 		c.remote, c.client = v, v
 		return c
 	}

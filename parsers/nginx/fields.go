@@ -226,8 +226,12 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 		ev.Time, _ = parseEpoch(r.msec)
 	}
 
-	cf := resolveClient(present(r.remoteAddr))
-	ev.RemoteAddr, ev.Client, ev.Forwarded = cf.remote, cf.client, cf.list
+	var listHost []byte
+	if ra := present(r.remoteAddr); plainWord(ra) {
+		ev.RemoteAddr, ev.Client = ra, ra
+	} else {
+		listHost = resolveInto(ra, &ev)
+	}
 	if x := present(r.xff); x != nil && ev.Forwarded == nil {
 		ev.Forwarded = x
 	}
@@ -262,7 +266,7 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 		}
 	}
 	if ev.Host == nil {
-		ev.Host = cf.host
+		ev.Host = listHost
 	}
 	b := r.bodyBytes
 	if b == nil {
