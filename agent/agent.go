@@ -29,6 +29,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/positions"
 	"github.com/origin-agent/origin-agent/agent/source"
 	"github.com/origin-agent/origin-agent/parsers"
+	"github.com/origin-agent/origin-agent/parsers/detect"
 )
 
 // Watch is one log file to tail, with the parser for its lines.
@@ -38,6 +39,12 @@ type Watch struct {
 	Site   string // server_name / ServerName of an access log written for one site
 	Format string // access-log format name, for display
 	Parse  parsers.Func
+	// Formats, when Parse is nil, are the formats the file may be in
+	// (configured ones first, then detect.Builtin(Type)): the parser is
+	// chosen from the first lines of each file generation, as analyze
+	// chooses (see chooser). Options are the parsers' options.
+	Formats []detect.Format
+	Options parsers.Options
 }
 
 // Emitter receives findings. Emit returns once the finding is durably
@@ -380,7 +387,34 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 	bad := a.metrics.parseErrors.WithLabelValues(string(w.Type), w.Path)
 	// Access logs carry no signals: only the other logs trail (see ackHold).
 	trail := w.Type != parsers.TypeNginxAccess && w.Type != parsers.TypeApacheAccess
-	for l := range src.Lines() {
+	var ch *chooser
+	if w.Parse == nil && len(w.Formats) > 0 {
+		ch = newChooser(w, a.log)
+	}
+	var pending []source.Line // first lines of a generation whose format is not chosen yet
+	prevOK := false
+	in := src.Lines()
+	for {
+		var l source.Line
+		if len(pending) > 0 {
+			l, pending = pending[0], pending[1:]
+		} else {
+			var ok bool
+			if l, ok = <-in; !ok {
+				return
+			}
+		}
+		if ch != nil {
+			if p := ch.known(l.File, l.Offset); p != nil {
+				w.Parse = p
+			} else {
+				// The first lines of a file not seen before: look at a
+				// few before choosing, then read them with the choice.
+				more, sample := a.gather(ctx, in, l)
+				pending = append(more, pending...)
+				w.Parse = ch.choose(l.File, l.Offset, sample)
+			}
+		}
 		lines.Inc()
 		// The commit needs the position only: keeping the text alive in
 		// the trail would hold minutes of lines in memory.
@@ -390,14 +424,19 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 		var it Item
 		if err != nil {
 			// An unparseable line is handled by counting it; its commit
-			// still goes through the loop, in order with the others.
-			bad.Inc()
+			// still goes through the loop, in order with the others. A
+			// continuation of a parsed line's message is not a failure.
+			if !prevOK || !errors.Is(err, parsers.ErrContinuation) {
+				bad.Inc()
+				prevOK = false
+			}
 			it = Item{Ack: ack, skip: true}
 		} else {
+			prevOK = true
 			if ev.Time.IsZero() {
 				ev.Time = a.now()
 			}
-			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text, Site: w.Site}, Ack: ack}
+			it = Item{Input: correlate.Input{Type: detect.LineType(w.Type, &ev), Path: w.Path, Event: ev, Line: l.Offset, Text: l.Text, Site: w.Site}, Ack: ack}
 		}
 		select {
 		case out <- it:
@@ -405,6 +444,34 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			return
 		}
 	}
+}
+
+// gather reads what follows first, the first line of a new file
+// generation, until chooseLines lines of it are there or the source pauses.
+// more are the lines read (to be handled next, in order); sample the texts
+// of first's generation among them, first included.
+func (a *Agent) gather(ctx context.Context, in <-chan source.Line, first source.Line) (more []source.Line, sample [][]byte) {
+	sample = [][]byte{first.Text}
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	for len(sample) < chooseLines {
+		select {
+		case l, ok := <-in:
+			if !ok {
+				return more, sample
+			}
+			more = append(more, l)
+			if !l.File.SameFile(first.File) {
+				return more, sample
+			}
+			sample = append(sample, l.Text)
+		case <-t.C:
+			return more, sample
+		case <-ctx.Done():
+			return more, sample
+		}
+	}
+	return more, sample
 }
 
 // loop owns the correlator: it observes inputs, ticks it with the wall

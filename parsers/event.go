@@ -13,6 +13,7 @@ package parsers
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -24,6 +25,13 @@ type Func func(line []byte) (Event, error)
 
 // ErrNoMatch reports that a line is not in the parser's format.
 var ErrNoMatch = errors.New("line does not match the format")
+
+// ErrContinuation reports a line that continues the message of the line
+// before it (the PHP messages nginx logs from "FastCGI sent in stderr" span
+// lines). It wraps ErrNoMatch, so a caller that does not know it skips the
+// line; callers that do count it with the message before, not as
+// unparseable (when a line before it parsed).
+var ErrContinuation = fmt.Errorf("%w: continues the previous line's message", ErrNoMatch)
 
 // Type names a log format. The strings are the TYPE of
 // `origin-agent analyze TYPE=PATH` and appear in JSON output.
@@ -172,6 +180,9 @@ type Event struct {
 	Kind   Kind
 	Signal Signal
 	Level  Level
+	// NoZone and NoYear are described at the end; they sit here, in what
+	// would be padding, to keep the Event (copied per line) small.
+	NoZone, NoYear bool
 
 	// Access-log fields (KindAccess).
 	Status         int    // HTTP status sent to the client, 0 if absent
@@ -186,7 +197,10 @@ type Event struct {
 	// Shared request identity: access logs and proxy error lines both carry
 	// these where the format has them, which is how a 502 is matched to its
 	// proxy error.
-	Client     []byte // client address ($remote_addr, $http_cf_connecting_ip when present, "client: X")
+	Client []byte // client address ($remote_addr, $http_cf_connecting_ip when present, "client: X")
+	// Forwarded is the X-Forwarded-For list a line carries (in its own
+	// field, or written where the client address stands), nil if none.
+	Forwarded  []byte
 	RemoteAddr []byte // the TCP peer ($remote_addr, %a/%h); for Cloudflare this is an edge address
 	Host       []byte // $host / "host: X"
 	Server     []byte // the server block's name: nginx error-log "server: X"
@@ -219,20 +233,19 @@ type Event struct {
 	Monotonic time.Duration
 	Seq       uint64
 
-	// Where the line itself said its time zone was missing (nginx error log,
-	// php-fpm, classic syslog): Time was built in the parser's location and
-	// NoZone is true so callers may re-base it once the real offset is known.
-	NoZone bool
-	// NoYear is true when the line's time had no year (classic syslog) and the
-	// parser's reference year was used.
-	NoYear bool
+	// NoZone (declared above): where the line itself said its time zone
+	// was missing (nginx error log, php-fpm, classic syslog), Time was built
+	// in the parser's location and NoZone is true so callers may re-base it
+	// once the real offset is known. NoYear (above) is true when the line's
+	// time had no year (classic syslog) and the parser's reference year was
+	// used.
 }
 
 // Clone returns a copy of e whose []byte fields no longer alias the line.
 func (e Event) Clone() Event {
 	c := e
 	for _, p := range []*[]byte{&c.UpstreamStatus, &c.Method, &c.URI, &c.Protocol, &c.Client, &c.RemoteAddr,
-		&c.Host, &c.Server, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
+		&c.Host, &c.Server, &c.Forwarded, &c.Request, &c.Upstream, &c.CFRay, &c.UserAgent, &c.Referer, &c.Code, &c.Module,
 		&c.Message, &c.Pool, &c.Process} {
 		if *p != nil {
 			*p = append([]byte(nil), *p...)

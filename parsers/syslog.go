@@ -20,7 +20,24 @@ type SyslogHeader struct {
 
 // ParseSyslog splits a syslog line. ok is false when b does not start with
 // one of the two stamps followed by a host and a "tag[pid]:" or "tag:".
+// A leading "<PRI>" is skipped, and RFC 5424 lines ("<165>1 2026-11-20T10:01:02.5Z
+// host app 1234 - - msg", as rsyslog's RSYSLOG_SyslogProtocol23Format
+// writes them) are read too: Tag is the APP-NAME, PID the PROCID when it
+// is a number, Msg what follows the structured data.
 func ParseSyslog(b []byte, o Options) (h SyslogHeader, ok bool) {
+	if len(b) > 2 && b[0] == '<' {
+		k := bytes.IndexByte(b[:min(len(b), 6)], '>')
+		if k < 2 {
+			return h, false
+		}
+		if _, okp := Digits(b[1:k]); !okp {
+			return h, false
+		}
+		b = b[k+1:]
+	}
+	if len(b) > 2 && b[0] == '1' && b[1] == ' ' {
+		return parse5424(b[2:])
+	}
 	var rest []byte
 	switch {
 	case len(b) > 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ':
@@ -75,6 +92,60 @@ func ParseSyslog(b []byte, o Options) (h SyslogHeader, ok bool) {
 	}
 	h.Tag = tag
 	h.Msg = rest[colon+2:]
+	return h, true
+}
+
+// parse5424 reads "TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG" (RFC
+// 5424 after its version).
+func parse5424(b []byte) (h SyslogHeader, ok bool) {
+	t, r, _, okt := ISOTime(b)
+	if !okt || len(r) == 0 || r[0] != ' ' {
+		return h, false
+	}
+	h.Time = t
+	r = r[1:]
+	var f [4][]byte // HOSTNAME APP-NAME PROCID MSGID
+	for i := range f {
+		sp := bytes.IndexByte(r, ' ')
+		if sp <= 0 {
+			return h, false
+		}
+		f[i], r = r[:sp], r[sp+1:]
+	}
+	if string(f[1]) != "-" {
+		h.Tag = f[1]
+	}
+	if pid, okp := Atoi(f[2]); okp {
+		h.PID = pid
+	}
+	// STRUCTURED-DATA: "-" or one or more [id param="value" …] elements,
+	// where ']' inside a value is escaped with '\'.
+	switch {
+	case len(r) > 0 && r[0] == '-':
+		r = r[1:]
+	case len(r) > 0 && r[0] == '[':
+		for len(r) > 0 && r[0] == '[' {
+			i := 1
+			for ; i < len(r) && r[i] != ']'; i++ {
+				if r[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(r) {
+				return h, false
+			}
+			r = r[i+1:]
+		}
+	default:
+		return h, false
+	}
+	if len(r) > 0 {
+		if r[0] != ' ' {
+			return h, false
+		}
+		r = r[1:]
+	}
+	h.Msg = bytes.TrimPrefix(r, []byte("\xEF\xBB\xBF")) // the BOM RFC 5424 allows
 	return h, true
 }
 

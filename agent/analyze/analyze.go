@@ -61,6 +61,10 @@ type FileReport struct {
 	Lines   int64        `json:"lines"`
 	Parsed  int64        `json:"parsed"`
 	Skipped int64        `json:"skipped"`
+	// Continued counts lines that continue the message of a parsed line
+	// before them (nginx's multi-line PHP messages): neither parsed nor
+	// skipped.
+	Continued int64 `json:"continued,omitempty"`
 	// FirstSkipped holds the first few unparseable lines, for the report.
 	FirstSkipped []Skipped `json:"first_skipped,omitempty"`
 	Error        string    `json:"error,omitempty"`
@@ -338,8 +342,18 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 				c.Files = append(c.Files, FileReport{Path: in.name, Type: in.typ})
 				continue
 			}
-			if in.explicit && in.typ != "" {
-				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.name, len(s), in.typ)
+			if in.explicit && in.typ != "" && r.Near >= 0 {
+				// The user named the type: read the file with the format
+				// that parsed most of the sample, even below the share
+				// that detection needs on its own.
+				r.Index, r.Matched = r.Near, r.NearMatched
+			} else if in.explicit && in.typ != "" {
+				return nil, fmt.Errorf("%w: %s: no line of the first %d parses as %s", ErrUsage, in.name, r.Sampled, in.typ)
+			}
+		}
+		if r.Index < 0 {
+			if in.explicit && r.Near >= 0 {
+				return nil, fmt.Errorf("%w: %s: only %d of the first %d lines parse (as %s %s); if that is what it is, name it as %s=PATH", ErrUsage, in.name, r.NearMatched, r.Sampled, cands[r.Near].Type, cands[r.Near].Name, cands[r.Near].Type)
 			}
 			if in.explicit {
 				return nil, fmt.Errorf("%w: %s: cannot tell what kind of log this is; name it as TYPE=PATH with TYPE one of: %s", ErrUsage, in.name, typeList())
@@ -379,9 +393,12 @@ func runCase(ctx context.Context, o Options, formats *serverFormats, set *fileSe
 			return nil, err
 		}
 		popts := parsers.Options{Location: loc, Ref: modTime(in.file())}
-		parse := in.build(popts, true)
+		parse, fb := in.build(popts, true)
 		reports[i] = &FileReport{Path: in.name, Type: in.typ, Format: in.cand.Name}
 		s, err := newStream(in, parse, reports[i], o)
+		if s != nil {
+			s.fallback = fb
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
@@ -494,6 +511,10 @@ type stream struct {
 	// every file's lines from before a step before any line after it.
 	epoch int
 	inSet bool // counted by the case's openSet
+	prevOK bool // the line before parsed or continued a parsed one
+	// fallback reads lines parse does not (other formats of the type, its
+	// server's error lines, syslog prefixes); nil when there is none.
+	fallback detect.Fallback
 }
 
 func newStream(in *input, parse parsers.Func, rep *FileReport, o Options) (*stream, error) {
@@ -527,11 +548,25 @@ func (s *stream) advance() bool {
 			continue
 		}
 		s.head.Event, err = s.parse(line)
+		if err != nil && s.fallback != nil && !errors.Is(err, parsers.ErrContinuation) {
+			s.head.Event, err = s.fallback(line, s.head.Event, err)
+		}
 		if err != nil {
-			s.skip(line, err.Error())
+			if s.prevOK && errors.Is(err, parsers.ErrContinuation) {
+				s.rep.Continued++
+				continue
+			}
+			s.prevOK = false
+			reason := err.Error()
+			if errors.Is(err, parsers.ErrContinuation) {
+				reason = "not a line of this log (nor the continuation of one before it)"
+			}
+			s.skip(line, reason)
 			continue
 		}
+		s.prevOK = true
 		ev := &s.head.Event
+		s.head.Type = detect.LineType(s.in.typ, ev)
 		s.rep.Parsed++
 		if ev.Time.IsZero() {
 			ev.Time = s.last

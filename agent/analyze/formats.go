@@ -7,32 +7,14 @@ import (
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/apache"
 	"github.com/origin-agent/origin-agent/parsers/detect"
-	"github.com/origin-agent/origin-agent/parsers/kernel"
 	"github.com/origin-agent/origin-agent/parsers/nginx"
-	"github.com/origin-agent/origin-agent/parsers/phpfpm"
 )
 
 // builder makes a parser for a file once its options (zone, reference
 // time) are known. bulk asks for the fastest parser that still gives the
 // correlator all it needs (detection uses the exact one).
-type builder func(o parsers.Options, bulk bool) parsers.Func
-
-func exact(mk func(parsers.Options) parsers.Func) builder {
-	return func(o parsers.Options, _ bool) parsers.Func { return mk(o) }
-}
-
-func nginxAccess(f *nginx.Format) builder {
-	return func(o parsers.Options, bulk bool) parsers.Func {
-		if bulk {
-			return nginx.NewAccessTriage(f, o)
-		}
-		return nginx.NewAccess(f, o)
-	}
-}
-
-func apacheAccess(f *apache.Format) builder {
-	return exact(func(o parsers.Options) parsers.Func { return apache.NewAccess(f, o) })
-}
+// fb, when not nil, reads the lines parse does not (detect.Parts).
+type builder func(o parsers.Options, bulk bool) (parse parsers.Func, fb detect.Fallback)
 
 // serverFormats are the access-log formats known besides the built-in ones:
 // those read from a real nginx or apache config, and which log file each
@@ -79,49 +61,53 @@ type namedApache struct {
 // candidates lists the ways path may be read. With typ set only that type
 // is considered. For access logs whose path (or file name) a config names,
 // that format comes first; otherwise every format the configs define is a
-// candidate and the one that parses the sample wins.
+// candidate and the one that parses the sample wins. The built-in formats
+// follow (detect.Builtin: the same list the daemon chooses from).
 func (sf *serverFormats) candidates(path string, typ parsers.Type) ([]detect.Candidate, []builder) {
-	var cands []detect.Candidate
-	var builders []builder
-	add := func(t parsers.Type, name string, b builder) {
-		if typ != "" && typ != t {
-			return
+	formats := sf.formats(path, typ)
+	builders := make([]builder, len(formats))
+	for i := range formats {
+		builders[i] = func(o parsers.Options, bulk bool) (parsers.Func, detect.Fallback) {
+			return detect.Parts(formats, i, o, bulk)
 		}
-		cands = append(cands, detect.Candidate{Type: t, Name: name, Parse: b(parsers.Options{}, false)})
-		builders = append(builders, b)
+	}
+	return detect.Candidates(formats), builders
+}
+
+// formats lists the configured formats for path, then the built-in ones.
+func (sf *serverFormats) formats(path string, typ parsers.Type) []detect.Format {
+	var out []detect.Format
+	add := func(f detect.Format) {
+		if typ == "" || typ == f.Type {
+			out = append(out, f)
+		}
 	}
 	if sf != nil {
 		if name, ok := lookupLog(sf.nginxPaths, path); ok {
 			for _, nf := range sf.nginx {
 				if nf.name == name {
-					add(parsers.TypeNginxAccess, nf.name, nginxAccess(nf.f))
+					add(detect.NginxAccess(nf.name, nf.f))
 				}
 			}
 		}
 		if name, ok := lookupLog(sf.apachePaths, path); ok {
 			for _, af := range sf.apache {
 				if af.name == name {
-					add(parsers.TypeApacheAccess, af.name, apacheAccess(af.f))
+					add(detect.ApacheAccess(af.name, af.f))
 				}
 			}
 		}
 		for _, nf := range sf.nginx {
-			add(parsers.TypeNginxAccess, nf.name, nginxAccess(nf.f))
+			add(detect.NginxAccess(nf.name, nf.f))
 		}
 		for _, af := range sf.apache {
-			add(parsers.TypeApacheAccess, af.name, apacheAccess(af.f))
+			add(detect.ApacheAccess(af.name, af.f))
 		}
 	}
-	add(parsers.TypeNginxAccess, "combined", nginxAccess(nginx.Combined()))
-	add(parsers.TypeNginxAccess, "json", exact(nginx.NewJSONAccess))
-	add(parsers.TypeApacheAccess, "combined", apacheAccess(apache.Combined()))
-	add(parsers.TypeApacheAccess, "vhost_combined", apacheAccess(apache.VhostCombined()))
-	add(parsers.TypeApacheAccess, "common", apacheAccess(apache.Common()))
-	add(parsers.TypeNginxError, "nginx", exact(nginx.NewError))
-	add(parsers.TypeApacheError, "apache", exact(apache.NewError))
-	add(parsers.TypePHPFPM, "php-fpm", exact(phpfpm.New))
-	add(parsers.TypeKernel, "kernel", exact(kernel.New))
-	return cands, builders
+	for _, f := range detect.Builtin(typ) {
+		add(f)
+	}
+	return out
 }
 
 // lookupLog finds the format of a log file by its full path, then by its

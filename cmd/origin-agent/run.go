@@ -32,9 +32,8 @@ import (
 	"github.com/origin-agent/origin-agent/firewall"
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/apache"
+	"github.com/origin-agent/origin-agent/parsers/detect"
 	"github.com/origin-agent/origin-agent/parsers/kernel"
-	"github.com/origin-agent/origin-agent/parsers/nginx"
-	"github.com/origin-agent/origin-agent/parsers/phpfpm"
 )
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -216,8 +215,8 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 				paths, _ = filepath.Glob(w.Path)
 			}
 			for _, p := range paths {
-				parse, name := parserFor(w, p, local)
-				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: name, Parse: parse, Site: w.Site})
+				fs := formatsFor(w)
+				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: fs[0].Name, Formats: fs, Options: local, Site: w.Site})
 			}
 		}
 	}
@@ -293,44 +292,25 @@ func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, rep
 	return nil
 }
 
-// parserFor builds the parser of one watched file.
-func parserFor(w discover.Watch, path string, o parsers.Options) (parsers.Func, string) {
+// formatsFor lists the formats a watched file may be in: the one its
+// server's config names first, then the built-in ones of its type. The
+// daemon picks among them from each file's first lines (agent.Watch), as
+// analyze does.
+func formatsFor(w discover.Watch) []detect.Format {
+	var fs []detect.Format
 	switch w.Type {
 	case parsers.TypeNginxAccess:
 		if w.Compiled != nil {
-			return nginx.NewAccess(w.Compiled, o), w.Format
+			fs = append(fs, detect.NginxAccess(w.Format, w.Compiled))
 		}
-		if firstLineIsJSON(path) {
-			return nginx.NewJSONAccess(o), "json"
-		}
-		return nginx.NewAccess(nginx.Combined(), o), "combined"
 	case parsers.TypeApacheAccess:
 		if w.Spec != "" {
 			if f, err := apache.CompileLogFormat(w.Format, w.Spec); err == nil {
-				return apache.NewAccess(f, o), w.Format
+				fs = append(fs, detect.ApacheAccess(w.Format, f))
 			}
 		}
-		return apache.NewAccess(apache.Combined(), o), "combined"
-	case parsers.TypeNginxError:
-		return nginx.NewError(o), ""
-	case parsers.TypeApacheError:
-		return apache.NewError(o), ""
-	case parsers.TypePHPFPM:
-		return phpfpm.New(o), ""
 	}
-	return kernel.New(o), ""
-}
-
-func firstLineIsJSON(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, 4096)
-	n, _ := f.Read(b)
-	line, _, _ := strings.Cut(string(b[:n]), "\n")
-	return nginx.LooksLikeJSONAccess([]byte(line))
+	return append(fs, detect.Builtin(w.Type)...)
 }
 
 // oomTargets are the memory cgroups of the web and php-fpm services that

@@ -14,6 +14,7 @@ var (
 	errAmbiguous  = fmt.Errorf("%w: too ambiguous for the LogFormat", parsers.ErrNoMatch)
 	errAccessTime = fmt.Errorf("%w: bad %%t time stamp", parsers.ErrNoMatch)
 	errStatus     = fmt.Errorf("%w: bad status", parsers.ErrNoMatch)
+	errNoClient   = fmt.Errorf("%w: no client address where the format has one", parsers.ErrNoMatch)
 )
 
 // NewAccess returns a parser for access-log lines written in format f.
@@ -42,7 +43,7 @@ func NewAccess(f *Format, o parsers.Options) parsers.Func {
 }
 
 func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, error) {
-	m := matcher{line: line, items: f.items, prefix: f.prefix, budget: matchBudget}
+	m := matcher{line: line, items: f.items, prefix: f.prefix, budget: matchBudget, optEnd: f.optEnd}
 	if !m.match(0, 0) {
 		if m.budget < 0 {
 			return parsers.Event{}, errAmbiguous
@@ -55,7 +56,7 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 		frac                                                             time.Duration
 		pathSpan, querySpan                                              = span{-1, -1}, span{-1, -1}
 	)
-	for i := range f.items {
+	for i := range f.items[:m.upto] {
 		it := &f.items[i]
 		if it.field == fNone || it.field == fOther {
 			continue
@@ -87,10 +88,13 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 			setRanked(&ev.Client, &clientRank, 4, v)
 		case fTimeCLF:
 			t, ok := parseCLFTime(v)
-			if !ok {
+			if ok {
+				ev.Time, ev.NoZone = t, false
+			} else if t, ok = parseCLFNoZone(v, loc); ok {
+				ev.Time, ev.NoZone = t, true
+			} else {
 				return parsers.Event{}, errAccessTime
 			}
-			ev.Time, ev.NoZone = t, false
 		case fTimeFmt:
 			t, zoned, ok := parseStrftime(it.arg, v, loc)
 			if ok && ev.Time.IsZero() {
@@ -207,6 +211,9 @@ func parseAccess(f *Format, loc *time.Location, line []byte) (parsers.Event, err
 	}
 	if frac != 0 && !ev.Time.IsZero() && ev.Time.Nanosecond() == 0 {
 		ev.Time = ev.Time.Add(frac)
+	}
+	if f.needClient && clientRank == 0 {
+		return parsers.Event{}, errNoClient
 	}
 	if f.prefix && durRank == 0 {
 		if us, ok := trailingTD(line[m.end:]); ok {

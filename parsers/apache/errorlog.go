@@ -25,17 +25,69 @@ var (
 // Time has no zone, so it is built in o.Loc() and NoZone is set. Client is
 // the address without its port; Message is the text after the AH code and
 // before ", referer: ".
+//
+// Behind a syslog or journal prefix (ErrorLog syslog: "Feb 15 16:23:00 srv
+// httpd[22034]: [authz_core:error] [pid 22034] …", RFC 3339 stamps too) the
+// line is read the same; Time comes from the prefix (see
+// parsers.ParseSyslog) and PID from the tag when the message has none.
+//
+// "[remote ip:port]" is the peer of a connection: the backend on proxy
+// modules' lines (Upstream), the client elsewhere (HTTP/2 streams and
+// other connection-level lines log the client so). "[client [v6]:port]"
+// is split at the bracket.
 func NewError(o parsers.Options) parsers.Func {
 	loc := o.Loc()
 	return func(line []byte) (parsers.Event, error) {
+		if len(line) > 0 && line[0] != '[' && line[0] != 'A' {
+			return parseSyslogError(o, line)
+		}
 		return parseError(loc, line)
 	}
 }
 
+// parseSyslogError reads an error line behind a syslog prefix, where
+// Apache leaves out its own time stamp.
+func parseSyslogError(o parsers.Options, line []byte) (parsers.Event, error) {
+	h, ok := parsers.ParseSyslog(line, o)
+	if !ok || len(h.Msg) == 0 {
+		return parsers.Event{}, errNotError
+	}
+	msg := h.Msg
+	ev, err := parseError(nil, msg)
+	if err != nil {
+		return parsers.Event{}, err
+	}
+	if ev.Level == parsers.LevelUnknown && ev.Client == nil && ev.Code == nil {
+		return parsers.Event{}, errNotError // another daemon's "[…]" message
+	}
+	ev.Time, ev.NoZone, ev.NoYear = h.Time, h.NoZone, h.NoYear
+	if ev.PID == 0 {
+		ev.PID = h.PID
+	}
+	return ev, nil
+}
+
+// parseError reads a line; loc nil means the line has no time stamp of its
+// own (a syslog message) and starts at "[module:level]".
 func parseError(loc *time.Location, line []byte) (parsers.Event, error) {
 	ev := parsers.Event{Kind: parsers.KindProxy}
 	rest := line
-	if len(rest) > 0 && rest[0] == '[' {
+	if loc == nil && len(rest) > 0 && rest[0] == '[' {
+		if k := bytes.IndexByte(rest, ']'); k > 0 {
+			ml := rest[1:k]
+			lv := ml
+			if c := bytes.LastIndexByte(ml, ':'); c >= 0 {
+				if c > 0 {
+					ev.Module = ml[:c]
+				}
+				lv = ml[c+1:]
+			}
+			if l, ok := level(lv); ok {
+				ev.Level = l
+				rest = trimSpace1(rest[k+1:])
+			}
+		}
+	} else if len(rest) > 0 && rest[0] == '[' {
 		k := bytes.IndexByte(rest, ']')
 		if k < 0 {
 			return parsers.Event{}, errNotError
@@ -89,17 +141,24 @@ func parseError(loc *time.Location, line []byte) (parsers.Event, error) {
 	for {
 		switch {
 		case bytes.HasPrefix(rest, []byte("[client ")) || bytes.HasPrefix(rest, []byte("[remote ")):
-			k := bytes.IndexByte(rest, ']')
+			from := 8
+			if len(rest) > 8 && rest[8] == '[' { // [client [2001:db8::1]:51548]
+				if b := bytes.IndexByte(rest[8:], ']'); b > 0 {
+					from = 8 + b + 1
+				}
+			}
+			k := bytes.IndexByte(rest[from:], ']')
 			if k < 0 {
 				return ev, nil // malformed tail: keep what we have
 			}
+			k += from
 			addr := rest[8:k]
-			if rest[1] == 'r' {
-				ev.Upstream = addr
-			} else {
-				if v24 {
-					addr = stripPort(addr)
-				}
+			if v24 || (len(addr) > 0 && addr[0] == '[') {
+				addr = stripPort(addr)
+			}
+			if rest[1] == 'r' && bytes.HasPrefix(ev.Module, []byte("proxy")) {
+				ev.Upstream = rest[8:k]
+			} else if ev.Client == nil {
 				ev.Client = addr
 			}
 			rest = trimSpace1(rest[k+1:])
@@ -231,9 +290,15 @@ func fileLine(b []byte) int {
 	return k + e + 3
 }
 
-// stripPort removes ":port" from "ip:port" (IPv6 addresses are written
-// without brackets, so the last colon is the port's).
+// stripPort removes ":port" from "ip:port" (IPv6 addresses are mostly
+// written without brackets, so the last colon is the port's) and the
+// brackets from "[v6]:port".
 func stripPort(a []byte) []byte {
+	if len(a) > 1 && a[0] == '[' {
+		if b := bytes.IndexByte(a, ']'); b > 0 {
+			return a[1:b]
+		}
+	}
 	k := bytes.LastIndexByte(a, ':')
 	if k <= 0 {
 		return a

@@ -28,6 +28,13 @@ type Format struct {
 	// common/combined formats, which real configs extend at the end).
 	prefix bool
 	nField int
+	// optEnd, when > 0, is the index of the first item a line may stop
+	// before: the built-in combined formats read a common line (one that
+	// ends after %O) rather than leave it to a poorer format.
+	optEnd int
+	// needClient makes a line whose %h/%a is "-" a mismatch: built-in
+	// formats only, where it tells a vhost column from a client.
+	needClient bool
 }
 
 // Name returns the nickname the format was compiled with.
@@ -352,6 +359,12 @@ const (
 	// SpecCLF is mod_log_config's built-in default (nickname "CLF"), used by
 	// TransferLog when no default LogFormat is set.
 	SpecCLF = `%h %l %u %t "%r" %>s %b`
+	// SpecVhostNoPort is combined behind the virtual host's name without
+	// the port ("%v %h …"), a common hand-written variant.
+	SpecVhostNoPort = `%v %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"`
+	// SpecSSLRequest is mod_ssl's ssl_request_log (the ssl.conf of Red Hat
+	// and the Apache distribution): no status, so its lines count requests.
+	SpecSSLRequest = `%t %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b`
 )
 
 func mustBuiltin(name, spec string) *Format {
@@ -361,6 +374,20 @@ func mustBuiltin(name, spec string) *Format {
 		panic(err)
 	}
 	f.prefix = true
+	f.needClient = true
+	for i := range f.items {
+		// %u and the like: one word in the built-in formats, so that a
+		// vhost line ("vhost 1.2.3.4 - - […]") is not read with "- -" as
+		// the user and the vhost as the client.
+		if f.items[i].field == fOther && f.items[i].class == cAny {
+			f.items[i].class = cToken
+		}
+	}
+	for i, it := range f.items {
+		if it.field == fBytesOut && i+1 < len(f.items) {
+			f.optEnd = i + 1
+		}
+	}
 	return f
 }
 
@@ -377,3 +404,10 @@ func Combined() *Format { return mustBuiltin("combined", SpecCombined) }
 // VhostCombined returns Debian's "vhost_combined" format (used by
 // other-vhosts-access-log.conf). Extra trailing fields are ignored.
 func VhostCombined() *Format { return mustBuiltin("vhost_combined", SpecVhostCombined) }
+
+// VhostNoPort returns SpecVhostNoPort ("vhost_combined_noport").
+func VhostNoPort() *Format { return mustBuiltin("vhost_combined_noport", SpecVhostNoPort) }
+
+// SSLRequest returns mod_ssl's ssl_request_log format ("ssl_request").
+// Its events have no Status: they count requests, not errors.
+func SSLRequest() *Format { return mustBuiltin("ssl_request", SpecSSLRequest) }

@@ -49,7 +49,8 @@ func checkAliases(t *testing.T, line []byte, ev parsers.Event) {
 
 func FuzzAccess(f *testing.F) {
 	seed(f, "../testdata/apache_access")
-	formats := []*Format{Combined(), Common(), VhostCombined(), mustCompile(f, "everything", specEverything), mustCompile(f, "strf", specStrftimeZ)}
+	seed(f, "../testdata/realworld")
+	formats := []*Format{Combined(), Common(), VhostCombined(), VhostNoPort(), SSLRequest(), mustCompile(f, "everything", specEverything), mustCompile(f, "strf", specStrftimeZ)}
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
 			b := []byte(line)
@@ -70,6 +71,7 @@ func FuzzAccess(f *testing.F) {
 
 func FuzzError(f *testing.F) {
 	seed(f, "../testdata/apache_error")
+	seed(f, "../testdata/realworld")
 	parse := NewError(parsers.Options{})
 	f.Fuzz(func(t *testing.T, line string) {
 		b := []byte(line)

@@ -17,6 +17,8 @@ type matcher struct {
 	budget int
 	caps   [maxFields]span
 	end    int // where the format ended (prefix mode)
+	optEnd int // see Format.optEnd
+	upto   int // items[:upto] were matched (len(items) unless the line stopped at optEnd)
 }
 
 // match reports whether items[i:] match line[pos:]. Directive values are
@@ -33,10 +35,14 @@ func (m *matcher) match(i, pos int) bool {
 	line := m.line
 	if i == len(m.items) {
 		if pos == len(line) || (m.prefix && line[pos] == ' ') {
-			m.end = pos
+			m.end, m.upto = pos, i
 			return true
 		}
 		return false
+	}
+	if i == m.optEnd && i > 0 && pos == len(line) {
+		m.end, m.upto = pos, i
+		return true
 	}
 	it := &m.items[i]
 	if it.field == fNone {
@@ -105,7 +111,7 @@ func (m *matcher) try(i, s, e int, next *item) bool {
 			return false
 		}
 	case next.field == fNone:
-		if !bytes.HasPrefix(line[e:], []byte(next.lit)) {
+		if !bytes.HasPrefix(line[e:], []byte(next.lit)) && (i+1 != m.optEnd || e != len(line)) {
 			return false
 		}
 	}

@@ -10,9 +10,10 @@ import (
 // Reasons a line does not match a format. They wrap parsers.ErrNoMatch and
 // are made once so that rejecting a line allocates nothing.
 var (
-	errLiteral = fmt.Errorf("%w: literal text differs from the log_format", parsers.ErrNoMatch)
-	errValue   = fmt.Errorf("%w: a variable's value has the wrong shape", parsers.ErrNoMatch)
-	errStatus  = fmt.Errorf("%w: no 3-digit status", parsers.ErrNoMatch)
+	errLiteral  = fmt.Errorf("%w: literal text differs from the log_format", parsers.ErrNoMatch)
+	errValue    = fmt.Errorf("%w: a variable's value has the wrong shape", parsers.ErrNoMatch)
+	errStatus   = fmt.Errorf("%w: no 3-digit status", parsers.ErrNoMatch)
+	errNoClient = fmt.Errorf("%w: no client address where the format has one", parsers.ErrNoMatch)
 )
 
 // NewAccess returns a parser for access lines written with format f. Events
@@ -41,6 +42,9 @@ func NewAccess(f *Format, o parsers.Options) parsers.Func {
 		if !ok {
 			return parsers.Event{}, errStatus
 		}
+		if f.needClient && (ev.Client == nil || !oneName(r.host)) {
+			return parsers.Event{}, errNoClient
+		}
 		return ev, nil
 	}
 }
@@ -53,6 +57,9 @@ func (f *Format) match(line []byte, r *record) ([]byte, error) {
 		it := &f.items[k]
 		if it.lit != nil {
 			if !bytes.HasPrefix(line[pos:], it.lit) {
+				if k == f.optEnd && k > 0 && pos == len(line) {
+					break // a line that ends where a built-in format may stop
+				}
 				return nil, errLiteral
 			}
 			pos += len(it.lit)
@@ -99,7 +106,7 @@ func (f *Format) valueLen(rest []byte, it *item) (int, bool) {
 		if n == 0 && len(rest) > 0 && rest[0] == '-' {
 			n = 1
 		}
-		if n > 0 && followedBy(rest[n:], it.next) {
+		if n > 0 && (followedBy(rest[n:], it.next) || it.optLast && n == len(rest)) {
 			return n, true
 		}
 	case shapeList:
@@ -252,4 +259,15 @@ func extraKey(k []byte) field {
 		return fCFRay
 	}
 	return fUnknown
+}
+
+// oneName reports whether a $host column holds one name (or nothing): not
+// a word of an address list ("10.0.0.2," or "\"10.5.102.222,").
+func oneName(h []byte) bool {
+	for _, c := range h {
+		if c == ',' || c == '"' {
+			return false
+		}
+	}
+	return true
 }

@@ -21,13 +21,71 @@ var (
 // (after the "*N " prefix up to ", client:"), Client, Host, Request (and
 // Method, URI, Protocol from it), Upstream and Referer from the trailer, and
 // the Signal the message shape maps to. The time stamp has no zone: it is
-// read in o.Loc() and NoZone is set. Continuation lines of a multi-line
-// message (PHP stack traces in "FastCGI sent in stderr") are ErrNoMatch.
+// read in o.Loc() and NoZone is set.
+//
+// Behind a syslog or journal prefix (error_log syslog:…, RFC 3164 or 5424
+// as the syslog daemon writes it, or journalctl's "Dec 09 21:35:20 host
+// nginx[983479]: " and its stamp-less "host nginx[983479]: ") the line is
+// read from nginx's own stamp on.
+//
+// Any other line is the continuation of a multi-line message (PHP messages
+// in "FastCGI sent in stderr"): nginx writes nothing else to this log. Such
+// lines give parsers.ErrContinuation.
 func NewError(o parsers.Options) parsers.Func {
 	loc := o.Loc()
 	return func(line []byte) (parsers.Event, error) {
+		if len(line) > 0 && (line[0] < '0' || line[0] > '9') || len(line) > 4 && line[4] != '/' {
+			return parsePrefixed(line, o, loc)
+		}
 		return parseError(line, loc)
 	}
+}
+
+// parsePrefixed reads a line that does not start with nginx's stamp: one
+// behind a syslog or journal prefix, else a continuation. It is apart from
+// NewError's closure so that the common path keeps a small frame.
+//
+//go:noinline
+func parsePrefixed(line []byte, o parsers.Options, loc *time.Location) (parsers.Event, error) {
+	if h, ok := parsers.ParseSyslog(line, o); ok && isStamp(h.Msg) {
+		ev, err := parseError(h.Msg, loc)
+		if err == nil && ev.PID == 0 {
+			ev.PID = h.PID
+		}
+		return ev, err
+	}
+	if msg, ok := afterSyslog(line); ok {
+		return parseError(msg, loc)
+	}
+	return parsers.Event{}, errContinued
+}
+
+// isStamp reports whether r starts like an error-log line ("2026/11/20 10:01:02 [").
+func isStamp(r []byte) bool {
+	return len(r) >= 27 && r[4] == '/' && r[7] == '/' && r[10] == ' ' && r[19] == ' ' && r[20] == '['
+}
+
+var errContinued = fmt.Errorf("%w (nginx error log)", parsers.ErrContinuation)
+
+// afterSyslog finds nginx's own line behind a syslog or journal prefix: the
+// first "tag: " or "tag[pid]: " within the line's start that is followed by
+// an error-log stamp.
+func afterSyslog(line []byte) ([]byte, bool) {
+	head := line
+	if len(head) > 200 {
+		head = head[:200]
+	}
+	for i := 0; i < len(head); {
+		k := bytes.Index(head[i:], []byte(": "))
+		if k < 0 {
+			return nil, false
+		}
+		i += k + 2
+		if r := line[i:]; isStamp(r) {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 func parseError(line []byte, loc *time.Location) (parsers.Event, error) {

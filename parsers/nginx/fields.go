@@ -226,8 +226,15 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 		ev.Time, _ = parseEpoch(r.msec)
 	}
 
-	ev.RemoteAddr = present(r.remoteAddr)
-	ev.Client = ev.RemoteAddr
+	var listHost []byte
+	if ra := present(r.remoteAddr); plainWord(ra) {
+		ev.RemoteAddr, ev.Client = ra, ra
+	} else {
+		listHost = resolveInto(ra, &ev)
+	}
+	if x := present(r.xff); x != nil && ev.Forwarded == nil {
+		ev.Forwarded = x
+	}
 	if x := firstListItem(present(r.xff)); isAddr(x) {
 		ev.Client = x
 	}
@@ -257,6 +264,9 @@ func (r *record) event() (ev parsers.Event, ok bool) {
 			ev.Host = h
 			break
 		}
+	}
+	if ev.Host == nil {
+		ev.Host = listHost
 	}
 	b := r.bodyBytes
 	if b == nil {

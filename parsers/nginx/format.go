@@ -31,6 +31,11 @@ type Format struct {
 	name  string
 	esc   Escape
 	items []item
+	// Built-in formats only: optEnd > 0 lets a line stop before items[optEnd]
+	// (a common-format line read by combined), and needClient refuses a
+	// line without a client address (so a $host column is not one).
+	optEnd     int
+	needClient bool
 }
 
 // item is one piece of a format: a literal, or a variable whose value is
@@ -41,6 +46,8 @@ type item struct {
 	field field
 	shape shape
 	next  []byte // the literal right after this variable, nil if none
+	// optLast: the line may end right after this value (see Format.optEnd).
+	optLast bool
 }
 
 // Name returns the format's name as given to CompileFormat ("combined"…).
@@ -134,22 +141,34 @@ const CombinedSpec = `$remote_addr - $remote_user [$time_local] "$request" $stat
 // nginx.conf: combined plus the X-Forwarded-For header.
 const MainSpec = CombinedSpec + ` "$http_x_forwarded_for"`
 
+// VhostCombinedSpec is combined behind the virtual host's name, a common
+// hand-written format ("$host $remote_addr - …"; Debian's apache
+// vhost_combined is the same with ":port").
+const VhostCombinedSpec = `$host ` + CombinedSpec
+
 // Combined returns nginx's built-in combined format. Lines with extra fields
 // after it (any format that begins with combined, such as main) parse too;
-// see NewAccess for what is read from the extra text.
-func Combined() *Format {
-	f, err := CompileFormat("combined", CombinedSpec, EscapeDefault)
-	if err != nil {
-		panic("nginx: combined format does not compile: " + err.Error()) // a constant: cannot happen
-	}
-	return f
-}
+// see NewAccess for what is read from the extra text. A line that ends
+// after $body_bytes_sent (the common log format) parses as well.
+func Combined() *Format { return builtin("combined", CombinedSpec) }
 
 // Main returns the "main" format of the stock nginx.conf.
-func Main() *Format {
-	f, err := CompileFormat("main", MainSpec, EscapeDefault)
+func Main() *Format { return builtin("main", MainSpec) }
+
+// VhostCombined returns VhostCombinedSpec ("vhost_combined").
+func VhostCombined() *Format { return builtin("vhost_combined", VhostCombinedSpec) }
+
+func builtin(name, spec string) *Format {
+	f, err := CompileFormat(name, spec, EscapeDefault)
 	if err != nil {
-		panic("nginx: main format does not compile: " + err.Error()) // a constant: cannot happen
+		panic("nginx: " + name + " format does not compile: " + err.Error()) // a constant: cannot happen
+	}
+	f.needClient = true
+	for k := range f.items {
+		if f.items[k].field == fBodyBytes && k+1 < len(f.items) {
+			f.items[k].optLast = true
+			f.optEnd = k + 1
+		}
 	}
 	return f
 }

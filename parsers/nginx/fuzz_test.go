@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,7 +46,7 @@ func checkEvent(t *testing.T, line []byte, ev parsers.Event, err error) {
 	}
 	for name, b := range map[string][]byte{"UpstreamStatus": ev.UpstreamStatus, "Method": ev.Method, "URI": ev.URI,
 		"Protocol": ev.Protocol, "Client": ev.Client, "RemoteAddr": ev.RemoteAddr, "Host": ev.Host, "Server": ev.Server, "Request": ev.Request,
-		"Upstream": ev.Upstream, "CFRay": ev.CFRay, "UserAgent": ev.UserAgent, "Referer": ev.Referer, "Message": ev.Message} {
+		"Upstream": ev.Upstream, "CFRay": ev.CFRay, "UserAgent": ev.UserAgent, "Referer": ev.Referer, "Message": ev.Message, "Forwarded": ev.Forwarded} {
 		if !within(line, b) {
 			t.Fatalf("%s %q is not a sub-slice of the line", name, b)
 		}
@@ -66,7 +67,7 @@ func within(line, b []byte) bool {
 }
 
 func FuzzAccess(f *testing.F) {
-	seed(f, "../testdata/nginx_access")
+	seed(f, "../testdata/nginx_access", "../testdata/realworld")
 	custom, err := CompileFormat("custom", customISOSpec, EscapeDefault)
 	if err != nil {
 		f.Fatal(err)
@@ -75,7 +76,7 @@ func FuzzAccess(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ps := []parsers.Func{NewAccess(Combined(), parsers.Options{}), NewAccess(custom, parsers.Options{}),
+	ps := []parsers.Func{NewAccess(Combined(), parsers.Options{}), NewAccess(VhostCombined(), parsers.Options{}), NewAccess(custom, parsers.Options{}),
 		NewAccess(js, parsers.Options{}), NewJSONAccess(parsers.Options{})}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		for _, p := range ps {
@@ -90,10 +91,17 @@ func FuzzAccess(f *testing.F) {
 }
 
 func FuzzError(f *testing.F) {
-	seed(f, "../testdata/nginx_error")
+	seed(f, "../testdata/nginx_error", "../testdata/realworld")
 	p := NewError(parsers.Options{})
 	f.Fuzz(func(t *testing.T, line []byte) {
 		ev, err := p(line)
+		if errors.Is(err, parsers.ErrContinuation) {
+			err = nil
+			if ev.Kind != parsers.KindNone {
+				t.Fatalf("continuation with an event: %+v", ev)
+			}
+			return
+		}
 		checkEvent(t, line, ev, err)
 		if err == nil && (ev.Kind != parsers.KindProxy || ev.Level == parsers.LevelUnknown || !ev.NoZone) {
 			t.Fatalf("Kind %d Level %d NoZone %v", ev.Kind, ev.Level, ev.NoZone)

@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -36,3 +37,5 @@ func checkSubset(t *testing.T, parse parsers.Func, line, want string) {
 		}
 	}
 }
+
+func isContinuation(err error) bool { return errors.Is(err, parsers.ErrContinuation) }

@@ -117,6 +117,7 @@ func Line(ev parsers.Event, err error) []byte {
 	put("level", int(ev.Level))
 	put("status", ev.Status)
 	put("upstream_status", ev.UpstreamStatus)
+	put("forwarded", ev.Forwarded)
 	if ev.RequestTime != 0 {
 		m["request_time_us"] = ev.RequestTime
 	}
@@ -164,4 +165,32 @@ func Line(ev parsers.Event, err error) []byte {
 		return []byte(`{"marshal_error":true}`)
 	}
 	return b
+}
+
+// Compare checks got against the golden file gf, or rewrites gf with -update.
+func Compare(t *testing.T, gf string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(gf, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(gf)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Errorf("%s:%d\n got: %s\nwant: %s", filepath.Base(gf), i+1, g, w)
+		}
+	}
 }
