@@ -286,7 +286,7 @@ func Check(p string, u User, want uint16) Verdict {
 		v.Blocker, v.BlockerDir = q, dir
 		if dir {
 			v.Reason = fmt.Sprintf("directory %s: %s may not enter it (x)", n.describe(), u.Name)
-			v.Fix = fmt.Sprintf("setfacl -m u:%s:x %s", u.Name, q)
+			v.Fix = fileFix(n, u, Search)
 		} else {
 			v.Reason = fmt.Sprintf("%s: no %s for %s", n.describe(), wantName(want), u.Name)
 			v.Fix = fileFix(n, u, want)
@@ -297,8 +297,8 @@ func Check(p string, u User, want uint16) Verdict {
 	return v
 }
 
-// fileFix is the smallest grant: group adm where the file is adm's (the
-// Debian way for logs), else an ACL entry for the user alone.
+// fileFix is the smallest grant: group adm where the file or directory is
+// adm's (the Debian way for logs), else an ACL entry for the user alone.
 func fileFix(n node, u User, want uint16) string {
 	if g := groupName(n.gid); g == "adm" && uint16(n.mode>>3)&want == want {
 		return fmt.Sprintf("usermod -aG adm %s (then restart origin-agent)", u.Name)

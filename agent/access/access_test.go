@@ -102,10 +102,21 @@ func TestCheckAgainstKernel(t *testing.T) {
 		{name: "owner bits win over group", user: www, setup: file(0o040, probeUID, wwwGID), want: Read},
 		{name: "other bits for a stranger", user: plain, setup: file(0o604, 0, wwwGID), want: Read, ok: true},
 		{name: "group entry matched denies other", user: www, setup: file(0o604, 0, wwwGID), want: Read},
-		{name: "directory not searchable", user: adm, want: Read, fix: "setfacl -m u:probe:x DIR",
+		{name: "directory not searchable", user: adm, want: Read, fix: "setfacl -m u:probe:--x DIR",
 			setup: func(t *testing.T, dir string) string {
 				p := file(0o644, 0, 0)(t, dir)
 				if err := os.Chmod(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}},
+		{name: "directory of adm", user: plain, want: Read, fix: "usermod -aG adm probe",
+			setup: func(t *testing.T, dir string) string {
+				p := file(0o644, 0, 0)(t, dir)
+				if err := os.Chown(dir, 0, admGID); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(dir, 0o750); err != nil {
 					t.Fatal(err)
 				}
 				return p
