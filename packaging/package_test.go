@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/agent/access"
 )
 
 // The end-to-end package test builds the real .deb and .rpm with
@@ -55,21 +57,47 @@ func sh(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// TestUnitExposure scores the unit as shipped: the bar is 2.5.
+// TestUnitExposure scores the units as shipped: the bar is 2.5 (the
+// log-access oneshot runs as root, with two capabilities).
 func TestUnitExposure(t *testing.T) {
 	need(t, false, "systemd-analyze")
-	out := sh(t, "systemd-analyze", "security", "--offline=true", "--no-pager", "./origin-agent.service")
-	m := regexp.MustCompile(`Overall exposure level for origin-agent\.service: ([0-9.]+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no exposure level in:\n%s", out)
+	for _, unit := range []string{"origin-agent.service", "origin-agent-logaccess.service"} {
+		out := sh(t, "systemd-analyze", "security", "--offline=true", "--no-pager", "./"+unit)
+		m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(unit) + `: ([0-9.]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no exposure level in:\n%s", out)
+		}
+		level, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: exposure %.1f", unit, level)
+		if level > 2.5 {
+			t.Errorf("%s: exposure %.1f > 2.5:\n%s", unit, level, out)
+		}
 	}
-	level, err := strconv.ParseFloat(m[1], 64)
+}
+
+// TestUnitGroups: discover computes what the service can read with the
+// unit's SupplementaryGroups=; they must be the ones the unit grants.
+func TestUnitGroups(t *testing.T) {
+	data, err := os.ReadFile("origin-agent.service")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("exposure %.1f", level)
-	if level > 2.5 {
-		t.Errorf("exposure %.1f > 2.5:\n%s", level, out)
+	m := regexp.MustCompile(`(?m)^SupplementaryGroups=(.*)$`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("origin-agent.service has no SupplementaryGroups=")
+	}
+	if got, want := string(m[1]), strings.Join(access.UnitGroups, " "); got != want {
+		t.Errorf("SupplementaryGroups=%s, access.UnitGroups %s", got, want)
+	}
+	// The main unit pulls in the path unit health findings name, and runs
+	// the grant as root before it starts.
+	for _, want := range []string{"Wants=origin-agent-logaccess.path", "ExecStartPre=-+/usr/bin/origin-agent grant-log-access", "Also=origin-agent-logaccess.path"} {
+		if !bytes.Contains(data, []byte(want+"\n")) && !bytes.Contains(data, []byte(want+" ")) {
+			t.Errorf("origin-agent.service lacks %q", want)
+		}
 	}
 }
 
@@ -188,6 +216,9 @@ func inspectRPM(t *testing.T, b build) {
 	for _, f := range []string{
 		"/usr/bin/origin-agent",
 		"/usr/lib/systemd/system/origin-agent.service",
+		"/usr/lib/systemd/system/origin-agent-logaccess.service",
+		"/usr/lib/systemd/system/origin-agent-logaccess.path",
+		"/usr/lib/systemd/system-generators/origin-agent-logaccess-generator",
 		"/usr/lib/sysusers.d/origin-agent.conf",
 		"/etc/origin-agent/config.toml",
 		"/var/lib/origin-agent",
@@ -211,7 +242,8 @@ func inspectRPM(t *testing.T, b build) {
 	scripts := sh(t, "rpm", "-qp", "--scripts", pkg)
 	for _, want := range []string{
 		"preinstall scriptlet", "useradd -r", "usermod -a -G adm origin-agent",
-		"postinstall scriptlet", "systemctl --no-reload preset origin-agent.service",
+		"postinstall scriptlet", "systemctl --no-reload preset origin-agent.service origin-agent-logaccess.path",
+		"/usr/bin/origin-agent grant-log-access", "runuser -u origin-agent -- origin-agent run",
 		// the old package's %preun runs after the new %post on upgrade: it
 		// may act only when $1 is 0
 		"preuninstall scriptlet", `if [ "$1" -eq 0 ] && [ -d /run/systemd/system ]; then` + "\n\tsystemctl --no-reload disable --now",
@@ -251,11 +283,29 @@ const (
 	stateDir = "/var/lib/origin-agent"
 	unitDeb  = "/lib/systemd/system/origin-agent.service"
 	wants    = "/etc/systemd/system/multi-user.target.wants/origin-agent.service"
+	pathDeb  = "/lib/systemd/system/origin-agent-logaccess.path"
+	grantDeb = "/lib/systemd/system/origin-agent-logaccess.service"
+	genDeb   = "/lib/systemd/system-generators/origin-agent-logaccess-generator"
+	pathWant = "/etc/systemd/system/paths.target.wants/origin-agent-logaccess.path"
 )
 
 func installDeb(t *testing.T, old, cur build) {
-	// Install the old build, as a user would.
-	sh(t, "dpkg", "-i", old.deb(debArch()))
+	// Install the old build, as a user would. Without a running systemd
+	// (this machine) the postinst must say so and how to run the agent.
+	out := sh(t, "dpkg", "-i", old.deb(debArch()))
+	t.Logf("dpkg -i:\n%s", out)
+	for _, want := range []string{"what the service (user origin-agent) can read here:", "readable by origin-agent:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("postinst output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		for _, want := range []string{"systemd is not running here", "runuser -u origin-agent -- origin-agent run"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("postinst output lacks %q", want)
+			}
+		}
+	}
 	if got := sh(t, "origin-agent", "version"); !strings.Contains(got, oldVersion) {
 		t.Errorf("origin-agent version after installing %s: %q", oldVersion, got)
 	}
@@ -271,11 +321,25 @@ func installDeb(t *testing.T, old, cur build) {
 	if owner := strings.TrimSpace(sh(t, "stat", "-c", "%U:%G %a", stateDir)); owner != "origin-agent:origin-agent 750" {
 		t.Errorf("%s: %s, want origin-agent:origin-agent 750", stateDir, owner)
 	}
-	if _, err := os.Lstat(wants); err != nil {
-		t.Errorf("the unit was not enabled on install: %v", err)
+	for _, w := range []string{wants, pathWant} {
+		if _, err := os.Lstat(w); err != nil {
+			t.Errorf("the unit was not enabled on install: %v", err)
+		}
 	}
-	if out, err := exec.Command("systemd-analyze", "verify", unitDeb).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("systemd-analyze verify %s: %v\n%s", unitDeb, err, out)
+	for _, u := range []string{unitDeb, pathDeb, grantDeb} {
+		if out, err := exec.Command("systemd-analyze", "verify", u).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", u, err, out)
+		}
+	}
+	// The generator writes a drop-in naming this host's php-fpm logs (or
+	// nothing, without php-fpm), and never fails.
+	gen := t.TempDir()
+	sh(t, genDeb, gen, gen, gen)
+	if logs, _ := filepath.Glob("/etc/php/*/fpm/php-fpm.conf"); len(logs) > 0 {
+		data, err := os.ReadFile(filepath.Join(gen, "origin-agent-logaccess.path.d", "50-php-fpm-logs.conf"))
+		if err != nil || !strings.Contains(string(data), "PathChanged=/var/log/php") {
+			t.Errorf("generator drop-in: %q, %v", data, err)
+		}
 	}
 	if _, err := os.Stat("/usr/share/man/man1/origin-agent.1.gz"); err != nil {
 		t.Error(err)
@@ -319,7 +383,7 @@ func installDeb(t *testing.T, old, cur build) {
 
 	// Purge: nothing of the package is left, save the user (policy).
 	sh(t, "dpkg", "-P", name)
-	for _, f := range append(files, stateDir, "/etc/origin-agent", wants) {
+	for _, f := range append(files, stateDir, "/etc/origin-agent", wants, pathWant) {
 		if _, err := os.Lstat(f); err == nil && !(isDir(f) && shared(f)) {
 			t.Errorf("after dpkg -P: %s still there", f)
 		}
