@@ -14,6 +14,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // sinkConfig maps one [[sinks]] table to the sink package's config.
@@ -55,6 +56,7 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 				log.Error("sink not started", "sink", c.Name, "err", err)
 				continue
 			}
+			_ = stateown.Path(filepath.Dir(c.Path))
 		}
 		s, err := sink.New(c, deps)
 		if err != nil {
