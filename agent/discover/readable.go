@@ -42,7 +42,7 @@ func (h *Host) Access(u access.User, service bool) []Readable {
 			r.Verdict = journalAccess(u)
 		default:
 			r.Verdict = fileAccess(w.Path, u)
-			if !r.OK && w.Type == parsers.TypePHPFPM && service {
+			if !r.OK && (!r.Missing || r.BlockerDir) && w.Type == parsers.TypePHPFPM && service {
 				r.Fix = LogAccessFix
 			}
 		}

@@ -72,6 +72,12 @@ func TestAccessStockPHPFPM(t *testing.T) {
 	if r := got[fpmLog]; r.OK || r.Fix != LogAccessFix || !strings.Contains(r.Reason, "root:root 0600") {
 		t.Errorf("php-fpm log: %+v", r)
 	}
+	// A log php-fpm has not written yet is "not yet", with no fix.
+	h2 := Discover(context.Background(), Options{System: OS(), NginxConf: "off", ApacheConf: "off", Kernel: "off",
+		PHPFPMConf: "off", PHPFPM: []string{filepath.Join(dir, "php8.3-fpm.log")}})
+	if r := h2.Access(u, true); len(r) != 1 || r[0].OK || !r[0].Missing || r[0].Fix != "" {
+		t.Errorf("missing php-fpm log: %+v", r)
+	}
 	if r := got[nginxLog]; !r.OK {
 		t.Errorf("nginx log: %+v", r)
 	}
