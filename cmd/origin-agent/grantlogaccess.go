@@ -52,7 +52,8 @@ func runGrantLogAccess(ctx context.Context, args []string, stdout, stderr io.Wri
 			"root:root 0600 and recreates them so after every logrotate. Adds the ACL\n"+
 			"entry user:USER:r-- to each log (and --x to a directory on the way USER\n"+
 			"cannot enter), and nothing else; changes nothing where USER can read\n"+
-			"already. Needs root. The unit "+logAccessUnit+" runs it again each time a\n"+
+			"already. A log that does not exist yet (in a directory that does) is\n"+
+			"created root:root 0600 as php-fpm would, which keeps it. Needs root. The unit "+logAccessUnit+" runs it again each time a\n"+
 			"log is recreated: systemctl enable --now "+logAccessUnit+"\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -108,25 +109,32 @@ func runGrantLogAccess(ctx context.Context, args []string, stdout, stderr io.Wri
 				fmt.Fprintf(stdout, "%s: %s can read it already\n", p, u.Name)
 			}
 			continue
-		case v.Missing:
-			// Open the way to it now; the file itself is granted when it
-			// appears (the path unit sees it created).
-			if !*quiet {
-				fmt.Fprintf(stdout, "%s: does not exist yet\n", p)
-			}
-			if !v.BlockerDir {
+		case v.Missing && !*dryRun:
+			// Create it as php-fpm would (root:root 0600), so that it has
+			// the entry before php-fpm writes a line: php-fpm opens its log
+			// with O_APPEND|O_CREAT and keeps a file that exists. This
+			// closes the gap where the path unit fires on the rotation,
+			// php-fpm reopens late, and systemd does not fire again.
+			if err := createLog(p); err != nil {
+				if !*quiet {
+					fmt.Fprintf(stdout, "%s: does not exist yet (%v)\n", p, err)
+				}
 				continue
 			}
+			fmt.Fprintf(stdout, "created %s (root:root 0600, as php-fpm would)\n", p)
+			v = access.Check(p, u, access.Read)
+			if v.OK {
+				continue
+			}
+		case v.Missing:
+			fmt.Fprintf(stdout, "%s: does not exist yet; would create it root:root 0600\n", p)
+			continue
 		}
 		if *dryRun {
 			fmt.Fprintf(stdout, "%s: would grant: %s\n", p, v.Fix)
 			continue
 		}
-		target, want := p, access.Read
-		if v.Missing {
-			target, want = filepath.Dir(p), access.Search
-		}
-		changed, err := access.Grant(target, u, want)
+		changed, err := access.Grant(p, u, access.Read)
 		for _, ch := range changed {
 			fmt.Fprintf(stdout, "granted %s\n", ch)
 		}
@@ -164,6 +172,19 @@ func phpFPMLogs(ctx context.Context, c *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// createLog creates a missing log empty, root:root 0600 like php-fpm,
+// only where its directory exists (php-fpm installed and configured).
+func createLog(p string) error {
+	if st, err := os.Stat(filepath.Dir(p)); err != nil || !st.IsDir() {
+		return errors.New("no directory " + filepath.Dir(p))
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // waitFor waits up to d for p to appear, when its directory exists: run

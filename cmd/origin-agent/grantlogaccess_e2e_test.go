@@ -170,6 +170,47 @@ pm.max_children = 1
 	if !canRead(service, logPath+".1") {
 		t.Error("the rotated file lost the entry it had")
 	}
+
+	// The race the path unit leaves: it fires when logrotate moves the log
+	// away, and php-fpm reopens only after the grant gave up waiting (here:
+	// the master stopped until then). The grant creates the file as
+	// php-fpm would, with the entry; php-fpm, resumed, reopens and appends
+	// to it, and the service reads php-fpm's lines in it.
+	pid := fpm.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}()
+	if out, err := exec.Command("logrotate", "-f", "-s", filepath.Join(dir, "logrotate.state"), stanza).CombinedOutput(); err != nil {
+		t.Fatalf("second logrotate -f: %v\n%s", err, out)
+	}
+	out = grant("--wait", "200ms", "--quiet")
+	t.Logf("grant while php-fpm has not reopened:\n%s", out)
+	if !strings.Contains(out, "created "+logPath) {
+		t.Errorf("the grant did not create the missing log:\n%s", out)
+	}
+	exact(logPath, fileACL)
+	if got := describe(logPath); got != "root:root 640" { // 0600 plus the mask in the group bits
+		t.Errorf("created log is %s", got)
+	}
+	resumed = true
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(10*time.Second, func() bool { return fileHas(logPath, "error log file re-opened") }) {
+		t.Fatalf("php-fpm did not reopen into the created %s", logPath)
+	}
+	cat := exec.Command("/bin/cat", logPath)
+	cat.SysProcAttr = &syscall.SysProcAttr{Credential: service}
+	if b, err := cat.Output(); err != nil || !strings.Contains(string(b), "error log file re-opened") {
+		t.Errorf("the service user does not read php-fpm's lines in the created file: %q, %v", b, err)
+	}
+	exact(logPath, fileACL)
 }
 
 func fileHas(p, s string) bool {
