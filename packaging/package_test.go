@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/origin-agent/origin-agent/agent/access"
 )
 
@@ -151,8 +153,10 @@ func TestPackages(t *testing.T) {
 	if userErr == nil {
 		t.Log("user origin-agent exists already; it will be left in place")
 	}
+	restoreLogs := keepPHPFPMLogs(t)
 	t.Cleanup(func() {
 		exec.Command("dpkg", "-P", name).Run()
+		restoreLogs()
 		if userErr != nil {
 			exec.Command("userdel", name).Run()
 			exec.Command("groupdel", name).Run()
@@ -429,5 +433,42 @@ func appendFile(t *testing.T, path, s string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// keepPHPFPMLogs saves the ACLs of this host's php-fpm logs, which the
+// postinst's grant-log-access changes (or creates the logs), and returns
+// the function that puts them back as they were.
+func keepPHPFPMLogs(t *testing.T) func() {
+	const attr = "system.posix_acl_access"
+	logs, _ := filepath.Glob("/var/log/php*-fpm.log")
+	logs = append(logs, "/var/log/php8.2-fpm.log", "/var/log/php-fpm/error.log")
+	saved := map[string][]byte{}
+	existed := map[string]bool{}
+	for _, p := range logs {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		existed[p] = true
+		buf := make([]byte, 4096)
+		if n, err := unix.Getxattr(p, attr, buf); err == nil {
+			saved[p] = buf[:n]
+		}
+	}
+	return func() {
+		for _, p := range logs {
+			switch {
+			case !existed[p]:
+				if fi, err := os.Stat(p); err == nil && fi.Size() == 0 {
+					os.Remove(p) // created empty by the grant
+				}
+			case saved[p] != nil:
+				if err := unix.Setxattr(p, attr, saved[p], 0); err != nil {
+					t.Logf("restore the ACL of %s: %v", p, err)
+				}
+			default:
+				_ = unix.Removexattr(p, attr)
+			}
+		}
 	}
 }

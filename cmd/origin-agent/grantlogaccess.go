@@ -102,6 +102,12 @@ func runGrantLogAccess(ctx context.Context, args []string, stdout, stderr io.Wri
 	code := exitOK
 	for _, p := range logs {
 		waitFor(ctx, p, *wait)
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			if !*quiet {
+				fmt.Fprintf(stdout, "%s: not a regular file, left alone\n", p)
+			}
+			continue
+		}
 		v := access.Check(p, u, access.Read)
 		switch {
 		case v.OK:
@@ -165,7 +171,9 @@ func phpFPMLogs(ctx context.Context, c *config.Config) []string {
 			paths, _ = filepath.Glob(w.Path)
 		}
 		for _, p := range paths {
-			if filepath.IsAbs(p) && !seen[p] {
+			// /proc/self/fd/2, /dev/stderr: a container's php-fpm logging
+			// to its stderr; nothing to grant there.
+			if filepath.IsAbs(p) && !seen[p] && !strings.HasPrefix(p, "/proc/") && !strings.HasPrefix(p, "/dev/") {
 				seen[p] = true
 				out = append(out, p)
 			}

@@ -229,3 +229,26 @@ func describe(p string) string {
 	out, _ := exec.Command("stat", "-c", "%U:%G %a", p).Output()
 	return strings.TrimSpace(string(out))
 }
+
+// TestPHPFPMLogsSkipsStreams: a php-fpm logging to its stderr (the
+// official container images: error_log = /proc/self/fd/2) has no file to
+// grant; globs in [sources] php_fpm expand to their matches.
+func TestPHPFPMLogsSkipsStreams(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a-fpm.log", "")
+	b := writeFile(t, dir, "b-fpm.log", "")
+	cfg := writeFile(t, dir, "config.toml", fmt.Sprintf("[sources]\nphp_fpm_conf = \"off\"\nphp_fpm = [\"/proc/self/fd/2\", \"/dev/stderr\", %q]\n",
+		filepath.Join(dir, "*-fpm.log")))
+	out := new(strings.Builder)
+	if code := runGrantLogAccess(t.Context(), []string{"--config", cfg, "--systemd-generator", dir}, out, out); code != exitOK {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "origin-agent-logaccess.path.d", "50-php-fpm-logs.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(data)
+	if !strings.Contains(got, "PathChanged="+a+"\nPathChanged="+b+"\n") || strings.Contains(got, "/proc/") || strings.Contains(got, "/dev/") {
+		t.Errorf("drop-in:\n%s", got)
+	}
+}
