@@ -28,6 +28,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/positions"
 	"github.com/origin-agent/origin-agent/agent/source"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/detect"
 )
@@ -201,6 +202,11 @@ func New(opt Options) (*Agent, error) {
 	}
 	if err := os.MkdirAll(opt.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	// Run as root in the service's state directory: give back what an
+	// earlier root run left root's (each writer keeps new files right).
+	if err := stateown.Repair(opt.StateDir); err != nil {
+		opt.Log.Warn("state directory: cannot give files back to its owner", "dir", opt.StateDir, "err", err)
 	}
 	posPath := filepath.Join(opt.StateDir, positionsFile)
 	store, err := positions.Open(posPath)

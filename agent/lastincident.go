@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // lastIncidentFile holds the end of the last closed incident across
@@ -40,5 +41,9 @@ func loadLastIncident(stateDir string) (time.Time, error) {
 // saveLastIncident writes end atomically (renameio: temp file, fsync,
 // rename), mode 0600 like the positions file.
 func saveLastIncident(stateDir string, end time.Time) error {
-	return renameio.WriteFile(filepath.Join(stateDir, lastIncidentFile), []byte(end.UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
+	p := filepath.Join(stateDir, lastIncidentFile)
+	if err := renameio.WriteFile(p, []byte(end.UTC().Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return stateown.Path(p) // a root run leaves it the service's
 }

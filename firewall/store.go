@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // RangesFile is the name of the saved list inside the state directory.
@@ -61,6 +63,9 @@ func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	}
 	if err = f.Chmod(mode); err != nil {
 		return fmt.Errorf("save %s: chmod: %w", path, err)
+	}
+	if err = stateown.Path(tmp); err != nil { // run as root: keep it the state directory owner's
+		return fmt.Errorf("save %s: chown: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("save %s: fsync: %w", path, err)

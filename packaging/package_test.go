@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/origin-agent/origin-agent/agent/access"
 	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
@@ -49,21 +52,47 @@ func sh(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// TestUnitExposure scores the unit as shipped: the bar is 2.5.
+// TestUnitExposure scores the units as shipped: the bar is 2.5 (the
+// log-access oneshot runs as root, with two capabilities).
 func TestUnitExposure(t *testing.T) {
 	need(t, false, "systemd-analyze")
-	out := sh(t, "systemd-analyze", "security", "--offline=true", "--no-pager", "./origin-agent.service")
-	m := regexp.MustCompile(`Overall exposure level for origin-agent\.service: ([0-9.]+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no exposure level in:\n%s", out)
+	for _, unit := range []string{"origin-agent.service", "origin-agent-logaccess.service"} {
+		out := sh(t, "systemd-analyze", "security", "--offline=true", "--no-pager", "./"+unit)
+		m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(unit) + `: ([0-9.]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no exposure level in:\n%s", out)
+		}
+		level, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: exposure %.1f", unit, level)
+		if level > 2.5 {
+			t.Errorf("%s: exposure %.1f > 2.5:\n%s", unit, level, out)
+		}
 	}
-	level, err := strconv.ParseFloat(m[1], 64)
+}
+
+// TestUnitGroups: discover computes what the service can read with the
+// unit's SupplementaryGroups=; they must be the ones the unit grants.
+func TestUnitGroups(t *testing.T) {
+	data, err := os.ReadFile("origin-agent.service")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("exposure %.1f", level)
-	if level > 2.5 {
-		t.Errorf("exposure %.1f > 2.5:\n%s", level, out)
+	m := regexp.MustCompile(`(?m)^SupplementaryGroups=(.*)$`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("origin-agent.service has no SupplementaryGroups=")
+	}
+	if got, want := string(m[1]), strings.Join(access.UnitGroups, " "); got != want {
+		t.Errorf("SupplementaryGroups=%s, access.UnitGroups %s", got, want)
+	}
+	// The main unit pulls in the path unit health findings name, and runs
+	// the grant as root before it starts.
+	for _, want := range []string{"Wants=origin-agent-logaccess.path", "ExecStartPre=-+/usr/bin/origin-agent grant-log-access", "Also=origin-agent-logaccess.path"} {
+		if !bytes.Contains(data, []byte(want+"\n")) && !bytes.Contains(data, []byte(want+" ")) {
+			t.Errorf("origin-agent.service lacks %q", want)
+		}
 	}
 }
 
@@ -117,8 +146,10 @@ func TestPackages(t *testing.T) {
 	if userErr == nil {
 		t.Log("user origin-agent exists already; it will be left in place")
 	}
+	restoreLogs := keepPHPFPMLogs(t)
 	t.Cleanup(func() {
 		exec.Command("dpkg", "-P", name).Run()
+		restoreLogs()
 		if userErr != nil {
 			exec.Command("userdel", name).Run()
 			exec.Command("groupdel", name).Run()
@@ -182,6 +213,9 @@ func inspectRPM(t *testing.T, b build) {
 	for _, f := range []string{
 		"/usr/bin/origin-agent",
 		"/usr/lib/systemd/system/origin-agent.service",
+		"/usr/lib/systemd/system/origin-agent-logaccess.service",
+		"/usr/lib/systemd/system/origin-agent-logaccess.path",
+		"/usr/lib/systemd/system-generators/origin-agent-logaccess-generator",
 		"/usr/lib/sysusers.d/origin-agent.conf",
 		"/etc/origin-agent/config.toml",
 		"/var/lib/origin-agent",
@@ -205,7 +239,8 @@ func inspectRPM(t *testing.T, b build) {
 	scripts := sh(t, "rpm", "-qp", "--scripts", pkg)
 	for _, want := range []string{
 		"preinstall scriptlet", "useradd -r", "usermod -a -G adm origin-agent",
-		"postinstall scriptlet", "systemctl --no-reload preset origin-agent.service",
+		"postinstall scriptlet", "systemctl --no-reload preset origin-agent.service origin-agent-logaccess.path",
+		"/usr/bin/origin-agent grant-log-access", "runuser -u origin-agent -- origin-agent run",
 		// the old package's %preun runs after the new %post on upgrade: it
 		// may act only when $1 is 0
 		"preuninstall scriptlet", `if [ "$1" -eq 0 ] && [ -d /run/systemd/system ]; then` + "\n\tsystemctl --no-reload disable --now",
@@ -245,11 +280,29 @@ const (
 	stateDir = "/var/lib/origin-agent"
 	unitDeb  = "/lib/systemd/system/origin-agent.service"
 	wants    = "/etc/systemd/system/multi-user.target.wants/origin-agent.service"
+	pathDeb  = "/lib/systemd/system/origin-agent-logaccess.path"
+	grantDeb = "/lib/systemd/system/origin-agent-logaccess.service"
+	genDeb   = "/lib/systemd/system-generators/origin-agent-logaccess-generator"
+	pathWant = "/etc/systemd/system/paths.target.wants/origin-agent-logaccess.path"
 )
 
 func installDeb(t *testing.T, old, cur build) {
-	// Install the old build, as a user would.
-	sh(t, "dpkg", "-i", old.deb(debArch()))
+	// Install the old build, as a user would. Without a running systemd
+	// (this machine) the postinst must say so and how to run the agent.
+	out := sh(t, "dpkg", "-i", old.deb(debArch()))
+	t.Logf("dpkg -i:\n%s", out)
+	for _, want := range []string{"what the service (user origin-agent) can read here:", "readable by origin-agent:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("postinst output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		for _, want := range []string{"systemd is not running here", "runuser -u origin-agent -- origin-agent run"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("postinst output lacks %q", want)
+			}
+		}
+	}
 	if got := sh(t, "origin-agent", "version"); !strings.Contains(got, oldVersion) {
 		t.Errorf("origin-agent version after installing %s: %q", oldVersion, got)
 	}
@@ -265,11 +318,25 @@ func installDeb(t *testing.T, old, cur build) {
 	if owner := strings.TrimSpace(sh(t, "stat", "-c", "%U:%G %a", stateDir)); owner != "origin-agent:origin-agent 750" {
 		t.Errorf("%s: %s, want origin-agent:origin-agent 750", stateDir, owner)
 	}
-	if _, err := os.Lstat(wants); err != nil {
-		t.Errorf("the unit was not enabled on install: %v", err)
+	for _, w := range []string{wants, pathWant} {
+		if _, err := os.Lstat(w); err != nil {
+			t.Errorf("the unit was not enabled on install: %v", err)
+		}
 	}
-	if out, err := exec.Command("systemd-analyze", "verify", unitDeb).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("systemd-analyze verify %s: %v\n%s", unitDeb, err, out)
+	for _, u := range []string{unitDeb, pathDeb, grantDeb} {
+		if out, err := exec.Command("systemd-analyze", "verify", u).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", u, err, out)
+		}
+	}
+	// The generator writes a drop-in naming this host's php-fpm logs (or
+	// nothing, without php-fpm), and never fails.
+	gen := t.TempDir()
+	sh(t, genDeb, gen, gen, gen)
+	if logs, _ := filepath.Glob("/etc/php/*/fpm/php-fpm.conf"); len(logs) > 0 {
+		data, err := os.ReadFile(filepath.Join(gen, "origin-agent-logaccess.path.d", "50-php-fpm-logs.conf"))
+		if err != nil || !strings.Contains(string(data), "PathChanged=/var/log/php") {
+			t.Errorf("generator drop-in: %q, %v", data, err)
+		}
 	}
 	if _, err := os.Stat("/usr/share/man/man1/origin-agent.1.gz"); err != nil {
 		t.Error(err)
@@ -313,7 +380,7 @@ func installDeb(t *testing.T, old, cur build) {
 
 	// Purge: nothing of the package is left, save the user (policy).
 	sh(t, "dpkg", "-P", name)
-	for _, f := range append(files, stateDir, "/etc/origin-agent", wants) {
+	for _, f := range append(files, stateDir, "/etc/origin-agent", wants, pathWant) {
 		if _, err := os.Lstat(f); err == nil && !(isDir(f) && shared(f)) {
 			t.Errorf("after dpkg -P: %s still there", f)
 		}
@@ -359,5 +426,42 @@ func appendFile(t *testing.T, path, s string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// keepPHPFPMLogs saves the ACLs of this host's php-fpm logs, which the
+// postinst's grant-log-access changes (or creates the logs), and returns
+// the function that puts them back as they were.
+func keepPHPFPMLogs(t *testing.T) func() {
+	const attr = "system.posix_acl_access"
+	logs, _ := filepath.Glob("/var/log/php*-fpm.log")
+	logs = append(logs, "/var/log/php8.2-fpm.log", "/var/log/php-fpm/error.log")
+	saved := map[string][]byte{}
+	existed := map[string]bool{}
+	for _, p := range logs {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		existed[p] = true
+		buf := make([]byte, 4096)
+		if n, err := unix.Getxattr(p, attr, buf); err == nil {
+			saved[p] = buf[:n]
+		}
+	}
+	return func() {
+		for _, p := range logs {
+			switch {
+			case !existed[p]:
+				if fi, err := os.Stat(p); err == nil && fi.Size() == 0 {
+					os.Remove(p) // created empty by the grant
+				}
+			case saved[p] != nil:
+				if err := unix.Setxattr(p, attr, saved[p], 0); err != nil {
+					t.Logf("restore the ACL of %s: %v", p, err)
+				}
+			default:
+				_ = unix.Removexattr(p, attr)
+			}
+		}
 	}
 }

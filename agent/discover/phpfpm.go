@@ -44,8 +44,10 @@ type FPMPool struct {
 // and RHEL.
 var fpmPatterns = []string{"/etc/php/*/fpm/php-fpm.conf", "/etc/php-fpm.conf"}
 
-// fpmPrefix is where php-fpm resolves relative paths on packaged builds.
-const fpmPrefix = "/usr"
+// fpmLocalStateDir is where php-fpm resolves a relative error_log on
+// packaged builds (PHP_LOCALSTATEDIR, --localstatedir=/var on Debian and
+// RHEL; fpm_conf.c evaluates error_log against it, not against the prefix).
+const fpmLocalStateDir = "/var"
 
 func (h *Host) phpfpm() {
 	o := h.opts
@@ -67,10 +69,10 @@ func (h *Host) phpfpm() {
 	for _, g := range cfg.Globals {
 		m := FPMMaster{Conf: "/" + g.File, ErrorLog: g.ErrorLog, LogLevel: g.LogLevel}
 		if m.ErrorLog == "" {
-			m.ErrorLog = "log/php-fpm.log" // php-fpm's compiled-in default, under its prefix
+			m.ErrorLog = "log/php-fpm.log" // php-fpm's compiled-in default, under its localstatedir
 		}
 		if m.ErrorLog != "syslog" && !path.IsAbs(m.ErrorLog) {
-			m.ErrorLog = path.Join(fpmPrefix, "var", m.ErrorLog)
+			m.ErrorLog = path.Join(fpmLocalStateDir, m.ErrorLog)
 		}
 		p.Masters = append(p.Masters, m)
 	}

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // Entry is one saved position.
@@ -277,6 +279,10 @@ func (s *Store) write(data []byte) error {
 	}
 	// CreateTemp makes 0600 already; Chmod states it and ignores umask.
 	if err := tmp.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	// Run as root, the file is still the state directory owner's.
+	if err := stateown.Path(tmpName); err != nil {
 		return fail(err)
 	}
 	if _, err := tmp.Write(data); err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // appendJSONLines appends one JSON object per finding, each ending in "\n".
@@ -80,6 +81,7 @@ func (s *FileSink) open() error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
+	_ = stateown.Path(s.path) // run as root in the service's directory: keep it the service's
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/origin-agent/origin-agent/agent/access"
 	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/discover"
 )
@@ -21,11 +22,16 @@ func runDiscover(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var (
 		format = fs.String("format", "text", "output format: text or json")
 		path   = fs.String("config", "", "configuration `FILE` whose [sources] apply (default "+config.DefaultPath+", optional)")
+		asUser = fs.String("user", access.ServiceUser, "say whether `USER` can read each source (default: the service, with the unit's groups)")
+		short  = fs.Bool("short", false, "print only whether the service can read each source and probe, and the fixes")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: origin-agent discover [--format text|json] [--config FILE]\n\n"+
-			"Finds nginx, Apache, php-fpm and the kernel log source, and lists the logs\n"+
-			"`origin-agent run` will read.\n\nFlags:\n")
+			"Finds nginx, Apache, php-fpm and the kernel log source, lists the logs\n"+
+			"`origin-agent run` will read, and says for each source and probe whether\n"+
+			"the service user can use it (computed for that user, also when run as\n"+
+			"root: modes, owners, ACLs, every directory's x bit) and the\n"+
+			"least-privilege grant that fixes it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,20 +50,86 @@ func runDiscover(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	h := discover.Discover(ctx, discover.FromConfig(c, discover.OS()))
+	acc := serviceAccess(h, *asUser)
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
 			*discover.Host
-			Watch []discover.Watch `json:"watch"`
-		}{h, h.Watch()}); err != nil {
+			Watch  []discover.Watch `json:"watch"`
+			Access accessReport     `json:"access"`
+		}{h, h.Watch(), acc}); err != nil {
 			fmt.Fprintf(stderr, "origin-agent discover: %v\n", err)
 			return exitUsage
 		}
 		return exitOK
 	}
+	if *short {
+		printAccess(stdout, acc)
+		return exitOK
+	}
 	printHost(stdout, h)
+	fmt.Fprintln(stdout)
+	printAccess(stdout, acc)
 	return exitOK
+}
+
+// accessReport is what the service user can use.
+type accessReport struct {
+	User  string              `json:"user"`
+	Error string              `json:"error,omitempty"` // the user does not exist
+	Items []discover.Readable `json:"items,omitempty"`
+}
+
+func serviceAccess(h *discover.Host, name string) accessReport {
+	var (
+		u   access.User
+		err error
+	)
+	service := name == access.ServiceUser
+	if service {
+		u, err = access.Service()
+	} else {
+		u, err = access.Lookup(name)
+	}
+	if err != nil {
+		return accessReport{User: name, Error: err.Error()}
+	}
+	return accessReport{User: name, Items: h.Access(u, service)}
+}
+
+func printAccess(w io.Writer, r accessReport) {
+	if r.Error != "" {
+		fmt.Fprintf(w, "readable by %s: cannot tell (%s); pass --user\n", r.User, r.Error)
+		return
+	}
+	fmt.Fprintf(w, "readable by %s:\n", r.User)
+	bad := 0
+	for _, it := range r.Items {
+		label := "source " + it.What
+		if it.Kind == "probe" {
+			label = "probe " + it.What
+		}
+		switch {
+		case it.OK:
+			fmt.Fprintf(w, "  yes  %s %s\n", label, it.Path)
+			continue
+		case it.Missing && it.Fix == "":
+			fmt.Fprintf(w, "  not yet  %s %s (%s)\n", label, it.Path, it.Reason)
+			continue
+		case !it.Needed:
+			fmt.Fprintf(w, "  no (not needed)  %s %s: %s; %s\n", label, it.Path, it.Reason, it.Note)
+		default:
+			bad++
+			fmt.Fprintf(w, "  NO   %s %s: %s\n", label, it.Path, it.Reason)
+		}
+		if it.Fix != "" {
+			fmt.Fprintf(w, "       fix: %s\n", it.Fix)
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, "%d source(s) the service cannot read: it cannot see what they would show\n", bad)
+	}
 }
 
 func printHost(w io.Writer, h *discover.Host) {

@@ -13,6 +13,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // emitters builds the finding outputs of the [[sinks]] tables. Local sinks
@@ -42,6 +43,7 @@ func emittersWith(ctx context.Context, cfg *config.Config, host string, m *sink.
 				log.Error("sink not started", "sink", name, "err", err)
 				continue
 			}
+			_ = stateown.Path(filepath.Dir(c.Path))
 		}
 		s, err := sink.New(c, deps)
 		if err != nil {

@@ -43,6 +43,7 @@ func commands() []command {
 		{"cf-ips", "update or show the Cloudflare IP ranges", runCFIPs, false},
 		{"check-config", "validate the configuration and print the effective one", runCheckConfig, false},
 		{"discover", "show the servers and logs found on this host", runDiscover, false},
+		{"grant-log-access", "let the service user read php-fpm's root-only log (ACL; root)", runGrantLogAccess, false},
 		{"version", "print the version", runVersion, false},
 		{"__man", "write the origin-agent(1) man page (roff) to stdout", runMan, true},
 		{"__completion", "write the bash or zsh completion script to stdout", runCompletion, true},

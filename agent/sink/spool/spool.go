@@ -42,6 +42,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/origin-agent/origin-agent/agent/finding"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // ErrClosed is returned by operations on a closed spool.
@@ -112,6 +113,7 @@ func Open(dir string, maxBytes int64, opts ...Option) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", dir, err)
 	}
+	_ = stateown.Path(dir) // run as root: still the state directory owner's
 	path := filepath.Join(dir, "spool.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, berrors.ErrTimeout) {
@@ -120,6 +122,7 @@ func Open(dir string, maxBytes int64, opts ...Option) (*Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", path, err)
 	}
+	_ = stateown.Path(path)
 	s := &Spool{
 		db: db, maxBytes: maxBytes, now: time.Now,
 		reqs: make(chan appendReq), closing: make(chan struct{}), stopped: make(chan struct{}),

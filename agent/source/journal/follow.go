@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
 // ErrUnavailable is returned (wrapped) by Run when the journalctl command
@@ -242,6 +243,7 @@ func (f *Follower) save(force bool) {
 		f.log.Warn("journal: cannot save the cursor", "error", err)
 		return
 	}
+	_ = stateown.Path(f.o.CursorFile) // a root run leaves it the service's
 	f.mu.Lock()
 	f.saved, f.lastSave = cur, time.Now()
 	f.mu.Unlock()
