@@ -371,7 +371,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 		lines.Inc()
 		// The commit needs the position only: keeping the text alive in
 		// the trail would hold minutes of lines in memory.
-		pos := source.Line{Path: l.Path, Offset: l.Offset, File: l.File}
+		pos := source.Line{Path: l.Path, Offset: l.Offset, Num: l.Num, File: l.File}
 		ack := func() { a.hold.ack(pos.File, func() { src.Commit(pos) }, trail) }
 		ev, err := w.Parse(l.Text)
 		var it Item
@@ -384,7 +384,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			if ev.Time.IsZero() {
 				ev.Time = a.now()
 			}
-			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Offset, Text: l.Text}, Ack: ack}
+			it = Item{Input: correlate.Input{Type: w.Type, Event: ev, Path: w.Path, Line: l.Num, Offset: l.Start, Text: l.Text}, Ack: ack}
 		}
 		select {
 		case out <- it:
