@@ -62,9 +62,10 @@ type Options struct {
 	// check on the access logs' client addresses.
 	CloudflareRanges []netip.Prefix
 
-	Correlate    correlate.Config
-	TickInterval time.Duration // how often the correlator is ticked; default 250ms
-	SyncInterval time.Duration // positions sync; default 2s
+	Correlate     correlate.Config
+	TickInterval  time.Duration // how often the correlator is ticked; default 250ms
+	SyncInterval  time.Duration // positions sync; default 2s
+	MetricsListen string        // "" disables /metrics and /healthz
 	// UpdateInterval is the least time between two findings of one open
 	// incident whose cause did not change; default UpdateEvery (10s).
 	UpdateInterval time.Duration
@@ -72,7 +73,6 @@ type Options struct {
 	// set when the findings' JSON lines reach the same reader as the log
 	// (a stdout sink under journald), so that a finding appears there once.
 	QuietFindingLog bool
-	MetricsListen   string // "" disables /metrics and /healthz
 
 	Emitters []Emitter
 	Log      *slog.Logger
