@@ -112,7 +112,7 @@ func ReadExposure(proc string, pid int, ports []uint16) (Exposure, error) {
 	if err != nil {
 		return Exposure{}, fmt.Errorf("%w: the processes this command runs under: %w", ErrCannotTell, err)
 	}
-	holders, err := socketHolders(proc, wanted)
+	holders, err := socketHolders(proc, wanted, ancestors)
 	if err != nil {
 		return Exposure{}, fmt.Errorf("%w: %w", ErrCannotTell, err)
 	}
@@ -124,10 +124,13 @@ func ReadExposure(proc string, pid int, ports []uint16) (Exposure, error) {
 			sshd = sshd || slices.Contains(sshdNames, h.Comm)
 			sock.Ancestor = sock.Ancestor || ancestors[h.PID]
 		}
+		// A listener PID 1 holds is socket activation: systemd's
+		// ssh.socket (Ubuntu's default since 22.10) is one.
+		activated := slices.ContainsFunc(sock.Holders, func(h Holder) bool { return h.PID == 1 })
 		switch {
 		case s.State == upstream.TCPListen && sshd:
 			e.SSHD = append(e.SSHD, sock)
-		case s.State == upstream.TCPListen && len(sock.Holders) == 0:
+		case s.State == upstream.TCPListen && (len(sock.Holders) == 0 || activated):
 			e.Unowned = append(e.Unowned, sock)
 		case s.State == upstream.TCPEstablished && (sshd || sock.Ancestor):
 			e.Sessions = append(e.Sessions, sock)
@@ -153,6 +156,10 @@ func (e Exposure) Refusal() error {
 		why = append(why, fmt.Sprintf("%s came in on %s: it would stay up, but could not be opened again from there", who, s))
 	}
 	for _, s := range e.Unowned {
+		if len(s.Holders) > 0 {
+			why = append(why, fmt.Sprintf("the listener on %s is socket-activated (systemd holds it): it may be ssh.socket", s))
+			continue
+		}
 		why = append(why, fmt.Sprintf("no process visible here holds the listener on %s (another PID namespace, or /proc mounted with hidepid): it may be an SSH server", s.Local))
 	}
 	if len(why) == 0 {
@@ -186,10 +193,13 @@ func ancestry(proc string, pid int) (map[int]bool, error) {
 }
 
 // socketHolders maps the inodes of wanted to the processes whose file
-// descriptors point at them. A process that ends meanwhile is skipped; a
-// process whose descriptors cannot be read (not root) is an error, because
-// it may hold one of them.
-func socketHolders(proc string, wanted map[uint64]upstream.TCPSocket) (map[uint64][]Holder, error) {
+// descriptors point at them. A process that ends meanwhile is skipped. An
+// ancestor of the caller (but PID 1) whose descriptors cannot be read is
+// an error: it may hold the caller's session. Another such process is
+// skipped: a listener it holds shows as held by nobody, which refuses
+// anyway, and an established connection it holds survives the ESTABLISHED
+// rule.
+func socketHolders(proc string, wanted map[uint64]upstream.TCPSocket, ancestors map[int]bool) (map[uint64][]Holder, error) {
 	out := map[uint64][]Holder{}
 	if len(wanted) == 0 {
 		return out, nil
@@ -204,17 +214,24 @@ func socketHolders(proc string, wanted map[uint64]upstream.TCPSocket) (map[uint6
 			continue
 		}
 		dir := filepath.Join(proc, d.Name(), "fd")
+		mustSee := ancestors[pid] && pid != 1
 		fds, err := os.ReadDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // ended
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", dir, err)
+			if mustSee {
+				return nil, fmt.Errorf("read %s: %w", dir, err)
+			}
+			continue
 		}
 		var comm string
 		for _, fd := range fds {
 			link, err := os.Readlink(filepath.Join(dir, fd.Name()))
 			if err != nil {
+				if mustSee && !errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, fd.Name()), err)
+				}
 				continue // closed meanwhile
 			}
 			s, ok := strings.CutPrefix(link, "socket:[")

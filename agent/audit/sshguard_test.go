@@ -100,6 +100,12 @@ func TestExposure(t *testing.T) {
 			p.sock(orig443, admin, "01", 30)
 			return p
 		}, []uint16{80, 443}, ""},
+		{"a socket-activated listener (ssh.socket)", func() *fakeProc {
+			p := base("sshd-session", "016433C6:0016")
+			p.proc(1, 0, "systemd", 41)
+			p.sock("00000000:20FB", none, "0A", 41) // :8443
+			return p
+		}, []uint16{80, 443, 8443}, "the listener on 0.0.0.0:8443 (systemd[1]) is socket-activated"},
 		{"a listener nobody visible holds", func() *fakeProc {
 			p := base("sshd-session", "016433C6:0016")
 			p.sock("00000000:20FB", none, "0A", 40) // :8443
@@ -160,5 +166,29 @@ func TestApplyRestrictRefusesWithoutSSHConnection(t *testing.T) {
 	}
 	if called {
 		t.Error("the firewall was touched")
+	}
+}
+
+// TestExposureUnreadableAncestor: an ancestor of the caller whose
+// descriptors cannot be read may hold the caller's session: cannot tell.
+// The same for another process is no reason to refuse.
+func TestExposureUnreadableAncestor(t *testing.T) {
+	for _, c := range []struct {
+		pid  int
+		want bool
+	}{{800, true}, {600, false}} {
+		p := newFakeProc(t)
+		p.proc(1, 0, "systemd")
+		p.proc(600, 1, "nginx", 12)
+		p.proc(800, 1, "sudo")
+		p.proc(900, 800, "origin-agent")
+		p.sock(any443, none, "0A", 12)
+		proc := p.write()
+		// Not a link: readlink fails as it does on a descriptor it may not see.
+		os.WriteFile(filepath.Join(proc, strconv.Itoa(c.pid), "fd", "7"), nil, 0o644)
+		_, err := ReadExposure(proc, 900, []uint16{443})
+		if got := errors.Is(err, ErrCannotTell); got != c.want {
+			t.Errorf("unreadable descriptor of %d: %v, want cannot-tell %v", c.pid, err, c.want)
+		}
 	}
 }
