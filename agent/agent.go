@@ -80,6 +80,13 @@ type Options struct {
 	TickInterval  time.Duration // how often the correlator is ticked; default 250ms
 	SyncInterval  time.Duration // positions sync; default 2s
 	MetricsListen string        // "" disables /metrics and /healthz
+	// UpdateInterval is the least time between two findings of one open
+	// incident whose cause did not change; default UpdateEvery (10s).
+	UpdateInterval time.Duration
+	// QuietFindingLog logs each finding at debug level instead of info:
+	// set when the findings' JSON lines reach the same reader as the log
+	// (a stdout sink under journald), so that a finding appears there once.
+	QuietFindingLog bool
 
 	Emitters []Emitter
 	Log      *slog.Logger
@@ -138,6 +145,7 @@ type Agent struct {
 	cf      *cfTraffic
 	hold    *ackHold      // owned by the loop goroutine
 	pools   *poolWarnings // owned by the loop goroutine
+	upd     *updateThrottle
 
 	mu       sync.Mutex
 	ready    bool
@@ -181,6 +189,9 @@ func New(opt Options) (*Agent, error) {
 	}
 	if opt.CheckInterval <= 0 {
 		opt.CheckInterval = 10 * time.Second
+	}
+	if opt.UpdateInterval <= 0 {
+		opt.UpdateInterval = UpdateEvery
 	}
 	if opt.Correlate.Gap <= 0 {
 		pools := opt.Correlate.Pools
@@ -236,6 +247,7 @@ func New(opt Options) (*Agent, error) {
 		hold:    newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan),
 		failing: map[string]failingCheck{},
 		updSeq:  map[string]int{},
+		upd:     newUpdateThrottle(opt.UpdateInterval),
 	}, nil
 }
 
@@ -252,6 +264,7 @@ func (a *Agent) Reconfigure(opt Options) error {
 		fresh.store = a.store
 	}
 	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
+	fresh.upd.open = a.upd.open
 	fresh.cf.perMin = a.cf.perMin
 	fresh.pools.pools, fresh.pools.done = a.pools.pools, a.pools.done
 	// The correlator keeps its open incident across the reload, so the
@@ -259,7 +272,7 @@ func (a *Agent) Reconfigure(opt Options) error {
 	// feed them to it a second time.
 	a.hold.release()
 	*a = Agent{opt: fresh.opt, log: fresh.log, metrics: fresh.metrics, store: fresh.store, now: fresh.now,
-		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, pools: fresh.pools, failing: fresh.failing, updSeq: fresh.updSeq}
+		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, pools: fresh.pools, failing: fresh.failing, updSeq: fresh.updSeq, upd: fresh.upd}
 	return nil
 }
 
@@ -424,7 +437,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 		lines.Inc()
 		// The commit needs the position only: keeping the text alive in
 		// the trail would hold minutes of lines in memory.
-		pos := source.Line{Path: l.Path, Offset: l.Offset, File: l.File}
+		pos := source.Line{Path: l.Path, Offset: l.Offset, Num: l.Num, File: l.File}
 		ack := func() { a.hold.ack(pos.File, func() { src.Commit(pos) }, trail) }
 		ev, err := w.Parse(l.Text)
 		var it Item
@@ -442,7 +455,7 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			if ev.Time.IsZero() {
 				ev.Time = a.now()
 			}
-			it = Item{Input: correlate.Input{Type: detect.LineType(w.Type, &ev), Path: w.Path, Event: ev, Line: l.Offset, Text: l.Text, Site: w.Site}, Ack: ack}
+			it = Item{Input: correlate.Input{Type: detect.LineType(w.Type, &ev), Path: w.Path, Event: ev, Line: l.Num, Offset: l.Start, Text: l.Text, Site: w.Site}, Ack: ack}
 		}
 		select {
 		case out <- it:
@@ -548,30 +561,47 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 	}
 }
 
+// emitUpdates sends the findings of the correlator's updates, holding
+// back `updated` ones that come too soon (see updateThrottle), and those
+// held back before whose time has come.
 func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
+	now := a.now()
 	for _, u := range ups {
 		a.hold.incident(u.Incident.ID, u.State == correlate.Closed)
-		seq := 0
-		if u.State == correlate.Updated {
-			a.updSeq[u.Incident.ID]++
-			seq = a.updSeq[u.Incident.ID]
+		if a.upd.admit(u, now) {
+			a.emitUpdate(ctx, u)
 		}
-		if u.State == correlate.Closed {
-			delete(a.updSeq, u.Incident.ID)
-			a.metrics.incidents.WithLabelValues(string(u.Incident.Cause)).Inc()
-			if err := saveLastIncident(a.opt.StateDir, u.Incident.End); err != nil {
-				a.log.Warn("cannot save the last incident's end; after a restart its evidence may be cited again", "err", err)
-			}
-		}
-		f := finding.FromIncident(a.opt.Host, u, seq)
-		f.Related = a.pools.related(u.Incident, a.opt.Correlate.Lookback)
-		a.emit(ctx, f)
 	}
+	for _, u := range a.upd.due(now) {
+		a.emitUpdate(ctx, u)
+	}
+}
+
+func (a *Agent) emitUpdate(ctx context.Context, u correlate.Update) {
+	seq := 0
+	if u.State == correlate.Updated {
+		a.updSeq[u.Incident.ID]++
+		seq = a.updSeq[u.Incident.ID]
+	}
+	if u.State == correlate.Closed {
+		delete(a.updSeq, u.Incident.ID)
+		a.metrics.incidents.WithLabelValues(string(u.Incident.Cause)).Inc()
+		if err := saveLastIncident(a.opt.StateDir, u.Incident.End); err != nil {
+			a.log.Warn("cannot save the last incident's end; after a restart its evidence may be cited again", "err", err)
+		}
+	}
+	f := finding.FromIncident(a.opt.Host, u, seq)
+	f.Related = a.pools.related(u.Incident, a.opt.Correlate.Lookback)
+	a.emit(ctx, f)
 }
 
 func (a *Agent) emit(ctx context.Context, f finding.Finding) {
 	a.metrics.findings.WithLabelValues(string(f.Kind), string(f.State), string(f.Cause)).Inc()
-	a.log.Info("finding", "id", f.ID, "state", f.State, "cause", f.Cause, "summary", f.Summary)
+	lv := slog.LevelInfo
+	if a.opt.QuietFindingLog {
+		lv = slog.LevelDebug
+	}
+	a.log.Log(ctx, lv, "finding", "id", f.ID, "state", f.State, "severity", f.Severity, "cause", f.Cause, "summary", f.Summary)
 	for _, e := range a.opt.Emitters {
 		if err := e.Emit(ctx, f); err != nil {
 			a.log.Error("emit finding", "id", f.ID, "err", err)

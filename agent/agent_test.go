@@ -137,6 +137,19 @@ func TestLivePipeline(t *testing.T) {
 		t.Errorf("closed finding: %+v (opened id %s)", closed, opened.IncidentID)
 	}
 	_ = written
+	// Evidence cites line numbers, as analyze does: the line of that
+	// number in the file is the cited text (the files had a line before
+	// the agent started, which the first start counts).
+	for _, e := range closed.Evidence {
+		data, err := os.ReadFile(e.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		if e.Line < 1 || e.Offset != 0 || int(e.Line) > len(lines) || lines[e.Line-1] != e.Text {
+			t.Errorf("evidence %s line %d (offset %d) does not cite %q", e.Path, e.Line, e.Offset, e.Text)
+		}
+	}
 
 	// /healthz and /metrics answer.
 	// (the listener address is chosen by the kernel: read it from the log is

@@ -78,7 +78,11 @@ func lineEvidence(in *correlate.Input, t time.Time) correlate.Evidence {
 	if len(txt) > 2048 {
 		txt = txt[:2048]
 	}
-	return correlate.Evidence{Time: t, Path: in.Path, Line: in.Line, Text: strings.ToValidUTF8(string(txt), "\uFFFD")}
+	off := in.Offset // cited only where the line number is unknown (DESIGN: evidence[].line)
+	if in.Line > 0 {
+		off = 0
+	}
+	return correlate.Evidence{Time: t, Path: in.Path, Line: in.Line, Offset: off, Text: strings.ToValidUTF8(string(txt), "\uFFFD")}
 }
 
 // observe looks at one php-fpm line; it returns the early-warning finding

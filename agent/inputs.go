@@ -130,7 +130,7 @@ func (o *OOMSource) Run(ctx context.Context, out chan<- Item) error {
 		case e := <-evs:
 			text := fmt.Sprintf("cgroup %s: oom_kill counter rose by %d to %d (memory.events)", e.Cgroup, e.Delta, e.Total)
 			ev := parsers.Event{Time: e.Time, Kind: parsers.KindKernel, Signal: parsers.SigOOMKill, Process: []byte(e.Name), Message: []byte(text)}
-			send(ctx, out, Item{Input: correlate.Input{Type: parsers.TypeKernel, Event: ev, Path: e.Cgroup, Line: int64(e.Total), Text: []byte(text)}})
+			send(ctx, out, Item{Input: correlate.Input{Type: parsers.TypeKernel, Event: ev, Path: e.Cgroup, Text: []byte(text)}})
 		}
 	}
 }

@@ -15,8 +15,16 @@ import (
 //   - Everything lives in the filter table chain OwnChain (ORIGIN-AGENT-CF):
 //     one "-s RANGE -p tcp -m multiport --dports PORTS -j ACCEPT" per
 //     Cloudflare range and, with Restrict, a final
-//     "! -i lo -p tcp -m multiport --dports PORTS -j DROP" (loopback stays open
-//     for local health checks).
+//     "! -i lo -p tcp -m multiport --dports PORTS -m tcp --tcp-flags
+//     FIN,SYN,RST,ACK SYN -j DROP" (loopback stays open for local health
+//     checks) and, first of all, EstablishedSpec. Only new connections are
+//     dropped, so a session already open on one of the ports (an SSH
+//     session, a long download) is never cut: the drop matches only the SYN
+//     that opens a connection, because a host that tracked no connection
+//     before (no stateful rule yet) sees the next packet of an idle open
+//     session as conntrack state NEW, and a DROP of NEW would cut it; the
+//     ESTABLISHED rule still accepts what conntrack does track (and RELATED
+//     ICMP errors) before anything else.
 //   - INPUT gets exactly one rule, inserted at position 1:
 //     "-p tcp -m multiport --dports PORTS -j ORIGIN-AGENT-CF". Packets the
 //     chain does not accept (or drop, with Restrict) return to INPUT rule 2 and
@@ -97,15 +105,25 @@ func PortList(ports []uint16) string {
 	return strings.Join(s, ",")
 }
 
+// EstablishedSpec is the first rule of OwnChain with Restrict: packets of
+// connections already open (and related ones, ICMP errors, FTP data) are
+// accepted before the drop. Written as `iptables -S` prints it, so that Plan
+// recognises it in the live chain.
+var EstablishedSpec = []string{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}
+
 // ChainSpecs returns the wanted rules of OwnChain, in order, as rulespecs.
 func (w Want) ChainSpecs() [][]string {
 	ports := PortList(w.Ports)
 	var specs [][]string
+	if w.Restrict {
+		specs = append(specs, EstablishedSpec)
+	}
 	for _, p := range w.Ranges {
 		specs = append(specs, []string{"-s", p.Masked().String(), "-p", "tcp", "-m", "multiport", "--dports", ports, "-j", "ACCEPT"})
 	}
 	if w.Restrict {
-		specs = append(specs, []string{"!", "-i", "lo", "-p", "tcp", "-m", "multiport", "--dports", ports, "-j", "DROP"})
+		specs = append(specs, []string{"!", "-i", "lo", "-p", "tcp", "-m", "multiport", "--dports", ports,
+			"-m", "tcp", "--tcp-flags", "FIN,SYN,RST,ACK", "SYN", "-j", "DROP"})
 	}
 	return specs
 }

@@ -203,10 +203,11 @@ func TestApplyUpdatesRangesAndRestrict(t *testing.T) {
 	}
 	wantDump := `-A INPUT -p tcp -m multiport --dports 80,443 -j ORIGIN-AGENT-CF
 -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A ORIGIN-AGENT-CF -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A ORIGIN-AGENT-CF -s 173.245.48.0/20 -p tcp -m multiport --dports 80,443 -j ACCEPT
 -A ORIGIN-AGENT-CF -s 104.16.0.0/13 -p tcp -m multiport --dports 80,443 -j ACCEPT
 -A ORIGIN-AGENT-CF -s 104.24.0.0/14 -p tcp -m multiport --dports 80,443 -j ACCEPT
--A ORIGIN-AGENT-CF ! -i lo -p tcp -m multiport --dports 80,443 -j DROP
+-A ORIGIN-AGENT-CF ! -i lo -p tcp -m multiport --dports 80,443 -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP
 `
 	if d := ft.dump(); d != wantDump {
 		t.Fatalf("after update:\n%s", d)

@@ -509,8 +509,8 @@ type stream struct {
 	closed bool
 	// epoch counts the clock's steps back in this file: the merge takes
 	// every file's lines from before a step before any line after it.
-	epoch int
-	inSet bool // counted by the case's openSet
+	epoch  int
+	inSet  bool // counted by the case's openSet
 	prevOK bool // the line before parsed or continued a parsed one
 	// fallback reads lines parse does not (other formats of the type, its
 	// server's error lines, syslog prefixes); nil when there is none.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,13 @@ type ApplyOptions struct {
 	Out      io.Writer // what was done
 	// SSHConnection is $SSH_CONNECTION ("client_ip client_port server_ip
 	// server_port"); its server port must not be among Ports with Restrict.
+	// It is only a first guard (sudo drops it): the kernel decides, see
+	// ReadExposure.
 	SSHConnection string
+	// Proc is where /proc is (tests); default "/proc". PID is the process
+	// whose session must survive; default this one.
+	Proc string
+	PID  int
 	// IPTables opens the go-iptables handle of a family (with a lock timeout).
 	IPTables func(fam firewall.Family) (firewall.IPTables, error)
 	// Families to change; nil means both.
@@ -65,8 +72,22 @@ func Apply(o ApplyOptions) error {
 		if err := CheckSSH(o.SSHConnection, o.Ports); err != nil {
 			return err
 		}
+		proc, pid := o.Proc, o.PID
+		if proc == "" {
+			proc = "/proc"
+		}
+		if pid == 0 {
+			pid = os.Getpid()
+		}
+		exp, err := ReadExposure(proc, pid, o.Ports)
+		if err != nil {
+			return fmt.Errorf("%w: %w; --restrict needs to see every process's sockets (run it as root, in the host's PID namespace)", ErrRefused, err)
+		}
+		if err := exp.Refusal(); err != nil {
+			return err
+		}
 		if !o.Yes {
-			fmt.Fprintf(o.Out, "--restrict drops new connections to ports %s from every source outside Cloudflare's ranges (loopback excepted). Continue? [y/N] ", firewall.PortList(o.Ports))
+			fmt.Fprintf(o.Out, "--restrict drops new connections to ports %s from every source outside Cloudflare's ranges (loopback excepted; connections already open stay). Continue? [y/N] ", firewall.PortList(o.Ports))
 			line, _ := bufio.NewReader(o.In).ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 				return fmt.Errorf("%w: --restrict not confirmed (answer y, or pass --yes)", ErrRefused)

@@ -562,7 +562,11 @@ func (c *Correlator) evidence(in *Input, t time.Time) Evidence {
 	if len(txt) > maxEvidenceTxt {
 		txt = txt[:maxEvidenceTxt]
 	}
-	return Evidence{Time: t, Path: in.Path, Line: in.Line, Text: string(bytes.ToValidUTF8(txt, []byte("\uFFFD")))}
+	off := in.Offset
+	if in.Line > 0 {
+		off = 0
+	}
+	return Evidence{Time: t, Path: in.Path, Line: in.Line, Offset: off, Text: string(bytes.ToValidUTF8(txt, []byte("\uFFFD")))}
 }
 
 // lastStatusIs reports whether the last entry of an $upstream_status list

@@ -78,7 +78,7 @@ func dedupEvidence(ev []Evidence) []Evidence {
 	out := ev[:0]
 	seen := map[string]bool{}
 	for _, e := range ev {
-		k := e.Path + "\x00" + strconv.FormatInt(e.Line, 10)
+		k := e.Path + "\x00" + strconv.FormatInt(e.Line, 10) + "\x00" + strconv.FormatInt(e.Offset, 10)
 		if seen[k] {
 			continue
 		}

@@ -96,20 +96,26 @@ type Input struct {
 	Type  parsers.Type
 	Event parsers.Event
 	Path  string
-	Line  int64 // 1-based line number (analyze) or byte offset (live), for citing
-	Text  []byte
+	Line  int64 // 1-based line number in Path, for citing; 0 when unknown
+	// Offset is the byte offset of the line in Path, cited instead of Line
+	// where that is unknown (the daemon resumed mid-file).
+	Offset int64
+	Text   []byte
 	// Site is the server_name / ServerName whose access log this is, when
 	// the configs read say so (one server block per log); empty: the
 	// log's file name stands for the site.
 	Site string
 }
 
-// Evidence is one cited log line.
+// Evidence is one cited log line. Line is its 1-based number in Path;
+// where that is unknown (the daemon resumed mid-file) Line is left out and
+// Offset, in bytes, says where it is. Never a byte offset under "line".
 type Evidence struct {
-	Time time.Time `json:"time"`
-	Path string    `json:"path"`
-	Line int64     `json:"line"`
-	Text string    `json:"text"`
+	Time   time.Time `json:"time"`
+	Path   string    `json:"path"`
+	Line   int64     `json:"line,omitempty"`
+	Offset int64     `json:"offset,omitempty"`
+	Text   string    `json:"text"`
 }
 
 // Incident is a burst of gateway statuses with its diagnosis.

@@ -30,14 +30,22 @@ import (
 type Entry struct {
 	Key
 	Offset int64
+	// Lines is how many lines come before Offset, so that a resumed reader
+	// still knows the number of the next line. 0 with Offset > 0 means
+	// unknown (the file was first read from its end, or the entry was
+	// written by a version that did not count).
+	Lines int64
 }
+
+// pos is what the store keeps per key.
+type pos struct{ off, lines int64 }
 
 // Store holds positions in memory and persists them with Sync.
 type Store struct {
 	path string
 
 	mu      sync.Mutex
-	entries map[Key]int64
+	entries map[Key]pos
 	dirty   bool
 	loaded  time.Time // modification time of the file Open read
 	// recovered is the modification time of a corrupt file Open set aside.
@@ -108,7 +116,7 @@ func (s *Store) load(data []byte) error {
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", i, err)
 		}
-		s.entries[k] = off
+		s.entries[k] = pos{off: off, lines: p.Lines}
 	}
 	return nil
 }
@@ -120,7 +128,7 @@ func (s *Store) Recovered() time.Time { return s.recovered }
 
 // New returns an empty store that Sync writes to path.
 func New(path string) *Store {
-	return &Store{path: path, entries: make(map[Key]int64)}
+	return &Store{path: path, entries: make(map[Key]pos)}
 }
 
 // Loaded is when the file Open read was last written (zero when there
@@ -135,8 +143,8 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Get(k Key) (int64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	off, ok := s.entries[k]
-	return off, ok
+	p, ok := s.entries[k]
+	return p.off, ok
 }
 
 // Find returns every entry saved under path, whatever its inode or
@@ -146,9 +154,9 @@ func (s *Store) Find(path string) []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Entry
-	for k, off := range s.entries {
+	for k, p := range s.entries {
 		if k.Path == path {
-			out = append(out, Entry{Key: k, Offset: off})
+			out = append(out, Entry{Key: k, Offset: p.off, Lines: p.lines})
 		}
 	}
 	slices.SortFunc(out, compareEntries)
@@ -158,16 +166,23 @@ func (s *Store) Find(path string) []Entry {
 // Set records that everything before off in k was handled. It only moves
 // an entry forward: a smaller offset for an existing key is ignored (use
 // Reset to move back). Negative offsets are ignored.
-func (s *Store) Set(k Key, off int64) {
+func (s *Store) Set(k Key, off int64) { s.Mark(k, off, 0) }
+
+// Mark is Set with the number of lines before off (0: unknown, see
+// Entry.Lines).
+func (s *Store) Mark(k Key, off, lines int64) {
 	if off < 0 {
 		return
 	}
+	if lines < 0 {
+		lines = 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.entries[k]; ok && cur >= off {
+	if cur, ok := s.entries[k]; ok && cur.off >= off {
 		return
 	}
-	s.entries[k] = off
+	s.entries[k] = pos{off: off, lines: lines}
 	s.dirty = true
 }
 
@@ -178,7 +193,7 @@ func (s *Store) Reset(k Key, off int64) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries[k] = off
+	s.entries[k] = pos{off: off}
 	s.dirty = true
 }
 
@@ -245,8 +260,8 @@ func (s *Store) Run(ctx context.Context, every time.Duration, onErr func(error))
 func (s *Store) marshalLocked() ([]byte, error) {
 	f := file{Version: fileVersion, Positions: make([]jsonEntry, 0, len(s.entries))}
 	list := make([]Entry, 0, len(s.entries))
-	for k, off := range s.entries {
-		list = append(list, Entry{Key: k, Offset: off})
+	for k, p := range s.entries {
+		list = append(list, Entry{Key: k, Offset: p.off, Lines: p.lines})
 	}
 	slices.SortFunc(list, compareEntries)
 	for _, e := range list {
@@ -351,7 +366,11 @@ const fileVersion = 1
 // file is the on-disk shape:
 //
 //	{"version":1,"positions":[{"path":"/var/log/nginx/access.log","dev":2049,
-//	  "inode":1234,"fingerprint":"fnv1a64:0123456789abcdef","fingerprint_len":1024,"offset":5678}]}
+//	  "inode":1234,"fingerprint":"fnv1a64:0123456789abcdef","fingerprint_len":1024,"offset":5678,
+//	  "lines":42}]}
+//
+// "lines" (the lines before offset) is left out where unknown, so files
+// written before it existed still load (their line numbers are unknown).
 type file struct {
 	Version   int         `json:"version"`
 	Positions []jsonEntry `json:"positions"`
@@ -364,6 +383,7 @@ type jsonEntry struct {
 	Fingerprint    string `json:"fingerprint"`
 	FingerprintLen int    `json:"fingerprint_len"`
 	Offset         int64  `json:"offset"`
+	Lines          int64  `json:"lines,omitempty"`
 }
 
 const fpPrefix = "fnv1a64:"
@@ -374,6 +394,7 @@ func encode(e Entry) jsonEntry {
 		Fingerprint:    fpPrefix + fmt.Sprintf("%016x", e.FP.Sum),
 		FingerprintLen: e.FP.Len,
 		Offset:         e.Offset,
+		Lines:          e.Lines,
 	}
 }
 
@@ -383,6 +404,9 @@ func (j jsonEntry) decode() (Key, int64, error) {
 	}
 	if j.Offset < 0 {
 		return Key{}, 0, fmt.Errorf("negative offset %d", j.Offset)
+	}
+	if j.Lines < 0 || j.Lines > j.Offset {
+		return Key{}, 0, fmt.Errorf("lines %d out of range 0..offset %d", j.Lines, j.Offset)
 	}
 	if j.FingerprintLen < 0 || j.FingerprintLen > FingerprintSize {
 		return Key{}, 0, fmt.Errorf("fingerprint_len %d out of range 0..%d", j.FingerprintLen, FingerprintSize)

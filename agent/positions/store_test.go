@@ -330,3 +330,39 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition never became true")
 }
+
+// TestLinesRoundTrip: the line count saved with an offset comes back after
+// a reopen; an entry without one (an older file) loads with Lines 0, and a
+// count that cannot be (more lines than bytes) is refused.
+func TestLinesRoundTrip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "positions.json")
+	s := New(p)
+	k1, k2 := key("/var/log/a.log", 1, "a"), key("/var/log/b.log", 2, "b")
+	s.Mark(k1, 700, 42)
+	s.Set(k2, 300)
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		k     Key
+		lines int64
+	}{{k1, 42}, {k2, 0}} {
+		es := got.Find(c.k.Path)
+		if len(es) != 1 || es[0].Lines != c.lines {
+			t.Errorf("%s: %+v, want lines %d", c.k.Path, es, c.lines)
+		}
+	}
+	data, _ := os.ReadFile(p)
+	if strings.Count(string(data), `"lines"`) != 1 {
+		t.Errorf("an unknown count is written out:\n%s", data)
+	}
+	bad := strings.Replace(string(data), `"lines": 42`, `"lines": 701`, 1)
+	os.WriteFile(p, []byte(bad), 0o600)
+	if _, err := Open(p); err == nil || !strings.Contains(err.Error(), "lines 701") {
+		t.Errorf("Open of a count past the offset: %v", err)
+	}
+}

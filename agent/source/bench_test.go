@@ -44,3 +44,29 @@ func BenchmarkFileSource(b *testing.B) {
 	b.StopTimer()
 	tl.kill()
 }
+
+// BenchmarkCountLines measures numbering the lines of a file a first start
+// reads from its end, at the largest size it counts (countLinesMax).
+func BenchmarkCountLines(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "access.log")
+	line := []byte("203.0.113.7 - - [20/Nov/2026:10:01:02 +0000] \"GET /index.php HTTP/1.1\" 200 612 \"-\" \"Mozilla/5.0\"\n")
+	data := make([]byte, 0, countLinesMax)
+	for len(data)+len(line) <= countLinesMax {
+		data = append(data, line...)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := countLines(f, int64(len(data))); n != int64(len(data)/len(line)) {
+			b.Fatalf("counted %d lines", n)
+		}
+	}
+}

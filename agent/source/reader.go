@@ -27,13 +27,17 @@ const arenaSize = 64 << 10
 // following means - polling, rotation, truncation by size and fingerprint,
 // draining a renamed file, restart positions - is this package's.
 type reader struct {
-	f       *os.File
-	key     positions.Key // Path is the configured path, not the rotated name
-	name    string        // file name it was opened as, for logs
-	off     int64         // offset just after the last complete line read
-	sent    int64         // offset just after the last delivered line
-	pend    int           // bytes after the last newline at the last EOF
-	maxLine int
+	f    *os.File
+	key  positions.Key // Path is the configured path, not the rotated name
+	name string        // file name it was opened as, for logs
+	off  int64         // offset just after the last complete line read
+	sent int64         // offset just after the last delivered line
+	// lines and sentLines count the lines before off and sent: the file's
+	// line numbers. -1 where unknown (reading began mid-file at an offset
+	// whose line count was not saved).
+	lines, sentLines int64
+	pend             int // bytes after the last newline at the last EOF
+	maxLine          int
 
 	static     bool      // a copy: finish at its first EOF
 	lastGrowth time.Time // draining: last time bytes were read
@@ -48,7 +52,30 @@ func newReader(f *os.File, name string, key positions.Key, start int64, maxLine 
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("seek %s to %d: %w", name, start, err)
 	}
-	return &reader{f: f, key: key, name: name, off: start, sent: start, maxLine: maxLine}, nil
+	r := &reader{f: f, key: key, name: name, off: start, sent: start, maxLine: maxLine}
+	r.setLines(linesAt(start, 0))
+	return r, nil
+}
+
+// setLines says how many lines come before r.sent (-1: unknown).
+func (r *reader) setLines(n int64) {
+	if n < 0 {
+		n = -1
+	}
+	r.lines, r.sentLines = n, n
+}
+
+// linesAt is the line count before off that a saved position (offset,
+// lines) gives: offset 0 has none before it, a saved count is known, and
+// else it is unknown (-1; see positions.Entry.Lines).
+func linesAt(off, lines int64) int64 {
+	switch {
+	case off == 0:
+		return 0
+	case lines > 0:
+		return lines
+	}
+	return -1
 }
 
 func (r *reader) close() {
@@ -95,7 +122,7 @@ func (r *reader) read(budget int) (int, error) {
 			continue
 		}
 		r.pend = 0
-		r.emit(l.Text, l.SeekInfo.Offset)
+		r.emit(l.Text, r.off, l.SeekInfo.Offset)
 		r.off = l.SeekInfo.Offset
 		total += int(n + 1)
 	}
@@ -130,8 +157,14 @@ func (r *reader) stopTail() {
 	r.t = nil
 }
 
-// emit adds the line that ends at lineEnd to r.batch, cut to maxLine.
-func (r *reader) emit(text string, lineEnd int64) {
+// emit adds the line from start to lineEnd to r.batch, cut to maxLine,
+// numbered when the count is known.
+func (r *reader) emit(text string, start, lineEnd int64) {
+	var num int64
+	if r.lines >= 0 {
+		r.lines++
+		num = r.lines
+	}
 	cut := false
 	if len(text) > r.maxLine {
 		text, cut = text[:r.maxLine], true
@@ -142,7 +175,7 @@ func (r *reader) emit(text string, lineEnd int64) {
 	}
 	s := len(r.arena)
 	r.arena = append(r.arena, text...)
-	r.batch = append(r.batch, Line{Offset: lineEnd, Text: r.arena[s:len(r.arena):len(r.arena)], Cut: cut})
+	r.batch = append(r.batch, Line{Offset: lineEnd, Start: start, Num: num, Text: r.arena[s:len(r.arena):len(r.arena)], Cut: cut})
 }
 
 // discard drops what read produced: r.off goes back to just after the
@@ -151,6 +184,7 @@ func (r *reader) discard() {
 	r.stopTail()
 	r.batch = r.batch[:0]
 	r.off, r.pend = r.sent, 0
+	r.lines = r.sentLines
 }
 
 // rewind restarts reading at offset 0 of the same open file (after a
@@ -158,6 +192,7 @@ func (r *reader) discard() {
 func (r *reader) rewind() error {
 	r.discard()
 	r.off, r.sent = 0, 0
+	r.setLines(0)
 	fp, err := r.prefixFingerprint()
 	if err != nil {
 		return err

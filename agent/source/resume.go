@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -163,6 +164,7 @@ func (s *FileSource) resume(st *tailState) {
 				cur.f.Seek(0, io.SeekStart)
 			}
 			cur.off, cur.sent = end, end
+			cur.setLines(countLines(cur.f, end))
 			s.log.Info("first start: reading from the end", "offset", end)
 			st.cur = cur
 			s.anchor(cur)
@@ -177,6 +179,8 @@ func (s *FileSource) resume(st *tailState) {
 		fp   positions.Fingerprint
 		key  positions.Key // kept when the saved key is reused as is
 		from int64
+		// lines before from (-1: unknown)
+		lines int64
 	}
 	var targets []*target
 	find := func(id fileID) *target {
@@ -196,17 +200,19 @@ func (s *FileSource) resume(st *tailState) {
 	}
 	// addCopy makes the copy cp (copytruncate) of a saved generation a
 	// target, read from the highest saved offset that resolves to it.
-	addCopy := func(cp *reader, fp positions.Fingerprint, from int64) {
+	addCopy := func(cp *reader, fp positions.Fingerprint, from, lines int64) {
 		defer cp.close()
 		if t := find(idOf(cp.key)); t != nil {
-			t.from = max(t.from, from)
+			if from > t.from {
+				t.from, t.lines = from, lines
+			}
 			return
 		}
 		sib := sibling{name: cp.name, dev: cp.key.Dev, ino: cp.key.Ino}
-		targets = append(targets, &target{sib: sib, fp: fp, from: from})
+		targets = append(targets, &target{sib: sib, fp: fp, from: from, lines: lines})
 	}
 	var stale []positions.Key
-	var curStart int64 = -1
+	var curStart, curLines int64 = -1, -1
 	var curKey positions.Key
 	for _, e := range entries {
 		if cur != nil && e.Dev == cur.key.Dev && e.Ino == cur.key.Ino {
@@ -215,12 +221,12 @@ func (s *FileSource) resume(st *tailState) {
 				if curStart >= 0 {
 					stale = append(stale, curKey)
 				}
-				curStart, curKey = e.Offset, e.Key
+				curStart, curKey, curLines = e.Offset, e.Key, linesAt(e.Offset, e.Lines)
 				continue
 			}
 			// Same inode, other content: truncated while we were down.
 			if cp := s.findCopy(e.Key, e.Offset, idOf(e.Key)); cp != nil {
-				addCopy(cp, e.FP, e.Offset)
+				addCopy(cp, e.FP, e.Offset, linesAt(e.Offset, e.Lines))
 			}
 			stale = append(stale, e.Key)
 			continue
@@ -238,17 +244,17 @@ func (s *FileSource) resume(st *tailState) {
 				r.close()
 				if t := find(fileID{sib.dev, sib.ino}); t != nil {
 					if e.Offset > t.from {
-						t.from, t.fp, t.key = e.Offset, e.FP, e.Key
+						t.from, t.fp, t.key, t.lines = e.Offset, e.FP, e.Key, linesAt(e.Offset, e.Lines)
 					}
 				} else {
-					targets = append(targets, &target{sib: sib, fp: e.FP, key: e.Key, from: e.Offset})
+					targets = append(targets, &target{sib: sib, fp: e.FP, key: e.Key, from: e.Offset, lines: linesAt(e.Offset, e.Lines)})
 				}
 				found = true
 			} else if cp := s.findCopy(e.Key, e.Offset, idOf(e.Key)); cp != nil {
 				// Truncated (copytruncate) and then renamed while we were
 				// down: the saved content lives on in its copy, and what
 				// the inode holds now was never read (resumeUnseen).
-				addCopy(cp, e.FP, e.Offset)
+				addCopy(cp, e.FP, e.Offset, linesAt(e.Offset, e.Lines))
 			}
 			break
 		}
@@ -275,10 +281,11 @@ func (s *FileSource) resume(st *tailState) {
 			}
 			continue
 		}
+		r.setLines(t.lines)
 		if static {
 			// Carry the saved offset over to the copy's own key before the
 			// old entries go, so a crash in between loses nothing.
-			s.store.Set(r.key, t.from)
+			s.store.Mark(r.key, t.from, t.lines)
 		} else {
 			s.mu.Lock()
 			s.committed[idOf(r.key)] = r.key
@@ -302,7 +309,7 @@ func (s *FileSource) resume(st *tailState) {
 	}
 	if curStart < 0 {
 		s.log.Info("file was replaced while the agent was down: reading from its start")
-		curStart = 0
+		curStart, curLines = 0, 0
 	} else {
 		cur.key.FP = curKey.FP // continue the saved entry; verify extends it
 		s.mu.Lock()
@@ -312,10 +319,11 @@ func (s *FileSource) resume(st *tailState) {
 	}
 	if _, err := cur.f.Seek(curStart, io.SeekStart); err != nil {
 		s.log.Error("cannot seek; reading from the start", "err", err)
-		curStart = 0
+		curStart, curLines = 0, 0
 		cur.f.Seek(0, io.SeekStart)
 	}
 	cur.off, cur.sent = curStart, curStart
+	cur.setLines(curLines)
 	st.cur = cur
 	if curKey == (positions.Key{}) {
 		s.anchor(cur)
@@ -369,4 +377,28 @@ func sizeOf(f *os.File) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// countLinesMax bounds the bytes a first start reads to number the lines of
+// a file it then reads from its end: more than that, and its line numbers
+// stay unknown (evidence gives byte offsets) rather than delay the start.
+const countLinesMax = 64 << 20
+
+// countLines is the number of newlines before end in f, -1 when end is
+// past countLinesMax or f cannot be read.
+func countLines(f *os.File, end int64) int64 {
+	if end > countLinesMax {
+		return -1
+	}
+	buf := make([]byte, 64<<10)
+	var n int64
+	for off := int64(0); off < end; {
+		m, err := f.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
+		n += int64(bytes.Count(buf[:m], []byte{'\n'}))
+		off += int64(m)
+		if err != nil && (!errors.Is(err, io.EOF) || off < end) {
+			return -1
+		}
+	}
+	return n
 }

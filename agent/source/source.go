@@ -18,6 +18,11 @@ import (
 type Line struct {
 	Path   string // the configured path (also for lines of its rotated generations)
 	Offset int64  // offset just after this line's newline in File
+	Start  int64  // offset of the line's first byte in File
+	// Num is the 1-based number of the line in File, counted from the
+	// file's start; 0 when unknown (reading began mid-file, at an offset
+	// whose line count was not saved).
+	Num int64
 	// Text is the line without its newline. It is the consumer's to keep:
 	// the source never writes to it again.
 	Text []byte
@@ -109,7 +114,7 @@ func (s *FileSource) Lines() <-chan Line { return s.lines }
 // Commit records that l and every earlier line of the same file were
 // handled. Call it in delivery order, from any goroutine.
 func (s *FileSource) Commit(l Line) {
-	s.store.Set(l.File, l.Offset)
+	s.store.Mark(l.File, l.Offset, l.Num)
 	id := idOf(l.File)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +207,7 @@ func (s *FileSource) send(ctx context.Context, r *reader) bool {
 		select {
 		case s.lines <- l:
 			r.sent = l.Offset
+			r.sentLines = linesAt(l.Offset, l.Num)
 		case <-ctx.Done():
 			return false
 		}
@@ -277,10 +283,11 @@ func (s *FileSource) pumpCur(ctx context.Context, st *tailState) (int, error) {
 // there is one, and the file is read again from 0.
 func (s *FileSource) truncated(ctx context.Context, st *tailState) {
 	r := st.cur
-	old, from := r.key, r.sent
+	old, from, lines := r.key, r.sent, r.sentLines
 	r.discard()
 	cp := s.findCopy(old, from, idOf(old))
 	if cp != nil {
+		cp.setLines(lines)
 		s.log.Info("file truncated; reading the rest of the old content from its copy",
 			"copy", cp.name, "offset", from)
 		// Copies are read to their end before the new content so that
@@ -360,7 +367,7 @@ func (s *FileSource) checkPath(st *tailState) {
 func (s *FileSource) anchor(r *reader) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.store.Set(r.key, r.sent)
+	s.store.Mark(r.key, r.sent, r.sentLines)
 	s.committed[idOf(r.key)] = r.key
 }
 

@@ -25,7 +25,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		portsFlag  = fset.String("ports", "80,443", "comma-separated `PORTS` Cloudflare connects to")
 		fix        = fset.Bool("fix", false, "print the commands that fix what is not passing")
 		apply      = fset.Bool("apply", false, "create/update the ORIGIN-AGENT-CF chain that accepts Cloudflare on PORTS (iptables and ip6tables)")
-		restrict   = fset.Bool("restrict", false, "with --apply: also drop other sources on PORTS (asks first)")
+		restrict   = fset.Bool("restrict", false, "with --apply: also drop new connections from other sources to PORTS (asks first; open connections stay; refuses when SSH uses one of PORTS)")
 		yes        = fset.Bool("yes", false, "with --restrict: do not ask")
 		revert     = fset.Bool("revert", false, "remove the ORIGIN-AGENT-CF chain and its jump")
 		stateDir   = fset.String("state-dir", defaultStateDir, "`DIR` holding the Cloudflare ranges saved by cf-ips update")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +23,11 @@ const defaultStateDir = "/var/lib/origin-agent"
 // "V4URL,V6URL[,APIURL]". Tests point it at httptest servers.
 const envCFURLs = "ORIGIN_AGENT_CF_URLS"
 
+// cfIPsSubcommands are cf-ips' subcommands (shell completion lists them).
+func cfIPsSubcommands() []string { return []string{"update", "show"} }
+
 func runCFIPs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "update" && args[0] != "show") {
+	if len(args) == 0 || !slices.Contains(cfIPsSubcommands(), args[0]) {
 		fmt.Fprintf(stderr, "Usage: origin-agent cf-ips update|show [--state-dir DIR]\n\n"+
 			"update fetches Cloudflare's current IP ranges into DIR/%s and prints what changed;\n"+
 			"a bad answer keeps the old list. show prints the list in use.\n", firewall.RangesFile)
@@ -37,6 +41,10 @@ func runCFIPs(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fset.SetOutput(stderr)
 	stateDir := fset.String("state-dir", defaultStateDir, "`DIR` where the list is stored")
 	timeout := fset.Duration("timeout", 20*time.Second, "HTTP timeout")
+	fset.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: origin-agent cf-ips %s [--state-dir DIR] [--timeout DURATION]\n\nFlags:\n", sub)
+		fset.PrintDefaults()
+	}
 	if err := fset.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,16 @@ func TestBashCompletion(t *testing.T) {
 		want  string // COMPREPLY joined by spaces
 	}{
 		{"origin-agent an", "analyze"},
-		{"origin-agent ''", strings.Join(visible, " ")},
+		{"origin-agent ''", strings.Join(visible, " ") + " help"},
+		{"origin-agent cf-ips ''", "update show"},
+		{"origin-agent cf-ips u", "update"},
+		{"origin-agent cf-ips update --s", "--state-dir"},
+		{"origin-agent analyze --format ''", "text json html"},
+		{"origin-agent analyze --format h", "html"},
+		{"origin-agent analyze --format = j", "json"}, // --format=j: bash splits at "="
+		{"origin-agent audit -format ''", "text json"},
+		{"origin-agent discover --format ''", "text json"},
+		{"origin-agent help c", "cf-ips check-config causes config"},
 		{"origin-agent __", ""},
 		{"origin-agent analyze --for", "--format"},
 		{"origin-agent analyze --n", "--nginx-conf"},
@@ -65,6 +75,9 @@ func TestZshCompletion(t *testing.T) {
 		"'--nginx-conf=[nginx config FILE to learn log_formats and access_log paths from]:FILE:_files'",
 		"'--since=[ignore lines before this TIME (RFC 3339, or 2006-01-02\\[ 15:04\\[:05\\]\\] in UTC)]:TIME:'",
 		"'-o=[",
+		"'--format=[output format: text, json or html (default \"text\")]:string:(text json html)'",
+		"'1:subcommand:(update show)'",
+		"'1:topic:(run analyze audit cf-ips check-config discover version causes config)'",
 	} {
 		if !strings.Contains(script, w) {
 			t.Errorf("zsh completion lacks %q:\n%s", w, script)
@@ -98,10 +111,11 @@ func TestZshFlagSpec(t *testing.T) {
 		f    flagDoc
 		want string
 	}{
-		{flagDoc{"dry-run", "", "print [only]"}, `--dry-run[print \[only\]]`},
-		{flagDoc{"config", "FILE", "config file"}, "--config=[config file]:FILE:_files"},
-		{flagDoc{"gap", "duration", "quiet time"}, "--gap=[quiet time]:duration:"},
-		{flagDoc{"o", "FILE", "output"}, "-o=[output]:FILE:_files"},
+		{flagDoc{name: "dry-run", usage: "print [only]"}, `--dry-run[print \[only\]]`},
+		{flagDoc{name: "config", arg: "FILE", usage: "config file"}, "--config=[config file]:FILE:_files"},
+		{flagDoc{name: "gap", arg: "duration", usage: "quiet time"}, "--gap=[quiet time]:duration:"},
+		{flagDoc{name: "o", arg: "FILE", usage: "output"}, "-o=[output]:FILE:_files"},
+		{flagDoc{name: "format", arg: "string", usage: "output format", values: []string{"text", "json"}}, "--format=[output format]:string:(text json)"},
 	}
 	for _, c := range cases {
 		if got := zshFlagSpec(c.f); got != c.want {
@@ -114,6 +128,32 @@ func TestCompletionUsage(t *testing.T) {
 	for _, args := range [][]string{{"__completion"}, {"__completion", "fish"}, {"__completion", "bash", "zsh"}} {
 		if code, _, stderr := runCLI(args...); code != exitUsage || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d with a reason", args, code, stderr, exitUsage)
+		}
+	}
+}
+
+// TestFlagValuesAreDocumented: every value completion offers for a flag is
+// named in that flag's help, so the list cannot silently drift from what
+// the command accepts.
+func TestFlagValuesAreDocumented(t *testing.T) {
+	cmds := visibleCommands()
+	for name, flags := range flagValues() {
+		i := slices.IndexFunc(cmds, func(c manCommand) bool { return c.name == name })
+		if i < 0 {
+			t.Errorf("flagValues names command %q, which does not exist", name)
+			continue
+		}
+		for flag, vals := range flags {
+			j := slices.IndexFunc(cmds[i].help.flags, func(f flagDoc) bool { return f.name == flag })
+			if j < 0 {
+				t.Errorf("%s has no flag --%s", name, flag)
+				continue
+			}
+			for _, v := range vals {
+				if !strings.Contains(cmds[i].help.flags[j].usage, v) {
+					t.Errorf("%s --%s: value %q not in its help %q", name, flag, v, cmds[i].help.flags[j].usage)
+				}
+			}
 		}
 	}
 }

@@ -50,16 +50,30 @@ func commands() []command {
 	}
 }
 
+// run dispatches to a command. Help asked for (-h, --help, `help TOPIC`)
+// goes to stdout with exit 0, so that `origin-agent audit --help | less`
+// works; help printed because of a usage mistake goes to stderr with exit 2.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
 		return exitOK
+	case "-version", "--version", "-V":
+		return runVersion(ctx, nil, stdout, stderr)
+	case "help":
+		return runHelp(ctx, args[1:], stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if wantsHelp(args[1:]) {
+				// Every command prints its help on the stream it is given
+				// as stderr (see manpage.go): here that is stdout.
+				return c.run(ctx, args[1:], stdout, stdout)
+			}
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
@@ -76,7 +90,9 @@ func usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'origin-agent COMMAND -h' for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun 'origin-agent help COMMAND' (or 'origin-agent COMMAND --help') for a command's flags,\n"+
+		"'origin-agent help causes' for the causes it names, 'origin-agent help config' for the\n"+
+		"configuration file, 'origin-agent --version' for the version.\n")
 }
 
 func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,8 +15,9 @@ import (
 // The man page and the shell completions are generated from the commands()
 // list and from what each command prints for -h, so they cannot drift from
 // the CLI. The contract every command keeps for this: given -h it prints its
-// help (a "Usage: …" line, free text, and flag.PrintDefaults output) to
-// stderr and returns without doing anything else. The context it gets is
+// help (a "Usage: …" line, free text, and flag.PrintDefaults output) to the
+// writer it got as stderr (run passes stdout there, see wantsHelp) and
+// returns without doing anything else. The context it gets is
 // already cancelled, so a command that ignored -h would stop at once.
 
 // helpDoc is one command's -h output taken apart.
@@ -27,9 +29,10 @@ type helpDoc struct {
 
 // flagDoc is one flag as flag.PrintDefaults prints it.
 type flagDoc struct {
-	name  string // without dashes
-	arg   string // value name ("FILE", "string", "duration"); "" for a boolean
-	usage string
+	name   string // without dashes
+	arg    string // value name ("FILE", "string", "duration"); "" for a boolean
+	usage  string
+	values []string // the values it takes, where they are few (completion)
 }
 
 // commandHelp runs c with -h and returns what it printed on stderr.
@@ -37,7 +40,7 @@ func commandHelp(c command) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var help bytes.Buffer
-	c.run(ctx, []string{"-h"}, io.Discard, &help)
+	c.run(ctx, []string{"-h"}, &help, &help)
 	return help.String()
 }
 
@@ -104,6 +107,26 @@ func parseFlagHeader(s string) flagDoc {
 type manCommand struct {
 	name, summary string
 	help          helpDoc
+	// subs are its subcommands (cf-ips update|show); subFlags the flags
+	// they take, from their own -h.
+	subs     []string
+	subFlags []flagDoc
+}
+
+// flagValues are the values of the flags that take one of a few words,
+// per command and flag (completion offers them; a test checks each is in
+// the flag's help text).
+func flagValues() map[string]map[string][]string {
+	return map[string]map[string][]string{
+		"analyze":  {"format": {"text", "json", "html"}},
+		"audit":    {"format": {"text", "json"}},
+		"discover": {"format": {"text", "json"}},
+	}
+}
+
+// subcommands are the commands that take a subcommand as first argument.
+func subcommands() map[string][]string {
+	return map[string][]string{"cf-ips": cfIPsSubcommands()}
 }
 
 // visibleCommands returns the commands users see, with their help.
@@ -113,9 +136,30 @@ func visibleCommands() []manCommand {
 		if c.hidden {
 			continue
 		}
-		out = append(out, manCommand{c.name, c.summary, parseHelp(commandHelp(c))})
+		mc := manCommand{name: c.name, summary: c.summary, help: parseHelp(commandHelp(c))}
+		for _, sub := range subcommands()[c.name] {
+			mc.subs = append(mc.subs, sub)
+			for _, f := range parseHelp(subcommandHelp(c, sub)).flags {
+				if !slices.ContainsFunc(mc.subFlags, func(g flagDoc) bool { return g.name == f.name }) {
+					mc.subFlags = append(mc.subFlags, f)
+				}
+			}
+		}
+		for i, f := range mc.help.flags {
+			mc.help.flags[i].values = flagValues()[c.name][f.name]
+		}
+		out = append(out, mc)
 	}
 	return out
+}
+
+// subcommandHelp is what `origin-agent CMD SUB -h` prints.
+func subcommandHelp(c command, sub string) string {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var help bytes.Buffer
+	c.run(ctx, []string{sub, "-h"}, &help, &help)
+	return help.String()
 }
 
 // runMan is the hidden command `origin-agent __man [-date YYYY-MM-DD]`: it
@@ -158,7 +202,10 @@ func writeMan(w io.Writer, date, version string, cmds []manCommand) error {
 		"origin-agent reads the nginx, Apache, php\\-fpm and kernel logs of a web origin,\n" +
 		"watches its listeners and firewall, and names the root cause of each burst of\n" +
 		"502, 503 and 504 errors, with the log lines that show it.\n" +
-		".PP\nFlags may be written with one or two dashes:\n.B \\-format\nand\n.B \\-\\-format\nare the same.\n")
+		".PP\nFlags may be written with one or two dashes:\n.B \\-format\nand\n.B \\-\\-format\nare the same.\n" +
+		".PP\n.B origin\\-agent help\n.I COMMAND\nand\n.B origin\\-agent\n.I COMMAND\n.B \\-\\-help\nprint a command's help on standard output;\n" +
+		".B origin\\-agent help causes\nlists the causes it names,\n.B origin\\-agent help config\nthe configuration keys and their defaults, and\n" +
+		".B origin\\-agent \\-\\-version\nthe version.\n")
 	b.WriteString(".SH COMMANDS\n")
 	for _, c := range cmds {
 		fmt.Fprintf(&b, ".SS %s\n", roffQuote(c.name))

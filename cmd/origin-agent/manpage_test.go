@@ -26,10 +26,10 @@ func TestParseHelp(t *testing.T) {
 				synopsis: "origin-agent analyze [flags] PATH...",
 				text:     [][]string{{"PATH is a file. TYPE is one of", "  nginx_access kernel", "or detected."}},
 				flags: []flagDoc{
-					{"format", "string", `output format (default "text")`},
-					{"nginx-conf", "FILE", "nginx config FILE second line"},
-					{"q", "", "quiet"},
-					{"verbose", "", "say more"},
+					{"format", "string", `output format (default "text")`, nil},
+					{"nginx-conf", "FILE", "nginx config FILE second line", nil},
+					{"q", "", "quiet", nil},
+					{"verbose", "", "say more", nil},
 				},
 			},
 		},
@@ -67,11 +67,11 @@ func TestParseHelpOfFlagPackage(t *testing.T) {
 	fs.PrintDefaults()
 	got := parseHelp("Usage: x [flags]\n\nFlags:\n" + buf.String()).flags
 	want := []flagDoc{
-		{"dry-run", "", "print, do not act"},
-		{"gap", "duration", "quiet time that ends an incident (default 1m0s)"},
-		{"n", "int", "how many (default 3)"},
-		{"nginx-conf", "FILE", "nginx config FILE to read"},
-		{"v", "", "verbose"},
+		{"dry-run", "", "print, do not act", nil},
+		{"gap", "duration", "quiet time that ends an incident (default 1m0s)", nil},
+		{"n", "int", "how many (default 3)", nil},
+		{"nginx-conf", "FILE", "nginx config FILE to read", nil},
+		{"v", "", "verbose", nil},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("flags of\n%s\n got %#v\nwant %#v", buf.String(), got, want)
@@ -151,11 +151,11 @@ func TestManBadDate(t *testing.T) {
 }
 
 func TestUsageHidesHiddenCommands(t *testing.T) {
-	_, _, stderr := runCLI("help")
-	if strings.Contains(stderr, "__man") || strings.Contains(stderr, "__completion") {
-		t.Errorf("usage shows hidden commands:\n%s", stderr)
+	_, stdout, _ := runCLI("help")
+	if strings.Contains(stdout, "__man") || strings.Contains(stdout, "__completion") {
+		t.Errorf("usage shows hidden commands:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "analyze") {
-		t.Errorf("usage lacks analyze:\n%s", stderr)
+	if !strings.Contains(stdout, "analyze") {
+		t.Errorf("usage lacks analyze:\n%s", stdout)
 	}
 }

@@ -82,6 +82,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, replay)
 		opt.Registry = reg
+		opt.QuietFindingLog = findingsInJournal(cfg, stdout, stderr)
 		if a == nil {
 			a, err = agent.New(opt)
 		} else {
@@ -142,7 +143,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		lv = slog.LevelError
 	}
 	o := &slog.HandlerOptions{Level: lv}
-	if os.Getenv("JOURNAL_STREAM") != "" {
+	if connectedToJournal(w) {
 		o.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
