@@ -127,6 +127,10 @@ func KernelHealth(tried []KernelAttempt) Check {
 			c.Fix = append(c.Fix, fmt.Sprintf("usermod -aG systemd-journal %s && systemctl restart origin-agent   # or group adm: the journal's readers", user))
 		case "file":
 			c.Fix = append(c.Fix, FileGrant(a.Path, false, user)...)
+		case "none":
+			c.Fix = append(c.Fix,
+				"# /dev/kmsg needs CAP_SYSLOG: the packaged unit grants it (AmbientCapabilities=CAP_SYSLOG); by hand: run the agent with that capability",
+				fmt.Sprintf("usermod -aG systemd-journal %s && systemctl restart origin-agent   # where the journal holds the kernel's messages (or group adm)", user))
 		}
 	}
 	return c

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +86,20 @@ func fpmUnit(addr string) string {
 	if m := fpmSock.FindStringSubmatch(addr); m != nil {
 		return "php" + m[1] + "-fpm"
 	}
-	if strings.Contains(addr, "php-fpm") || strings.HasSuffix(addr, ":9000") {
+	// Otherwise the php-fpm unit installed, when there is exactly one.
+	var units []string
+	for _, dir := range []string{"/lib/systemd/system", "/usr/lib/systemd/system", "/etc/systemd/system"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "php*-fpm.service"))
+		for _, u := range m {
+			if u := strings.TrimSuffix(filepath.Base(u), ".service"); !slices.Contains(units, u) {
+				units = append(units, u)
+			}
+		}
+	}
+	if len(units) == 1 && (strings.Contains(addr, "php") || strings.HasSuffix(addr, ":9000")) {
+		return units[0]
+	}
+	if strings.Contains(addr, "php") || strings.HasSuffix(addr, ":9000") {
 		return "php-fpm"
 	}
 	return ""

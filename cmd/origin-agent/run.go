@@ -232,6 +232,9 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			}
 		}
 	}
+	if host.Kernel.Source == "none" { // discovery found none readable
+		kernelTried = append(kernelTried, checks.KernelAttempt{Source: "none", Path: "the kernel log", Err: errors.New(host.Kernel.Reason)})
+	}
 	if targets := oomTargets(); len(targets) > 0 {
 		opt.Extra = append(opt.Extra, &agent.OOMSource{W: oomwatch.New(targets, time.Second)})
 	}
@@ -244,8 +247,8 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	}
 	if len(lc.Ports) > 0 {
 		lc.Override = "[checks] ports"
-	} else if lc.Ports = checks.PortList(lc.Configured); len(lc.Ports) == 0 && host.Nginx == nil && host.Apache == nil {
-		lc.Ports = []uint16{80, 443} // no web server configuration found
+	} else if lc.Ports = checks.PortList(lc.Configured); len(lc.Ports) == 0 {
+		log.Warn("no web server configuration listens on a port Cloudflare connects to: listener checks are off; set [checks] ports to check some")
 	}
 	ports := lc.Ports
 	opt.Checks = append(opt.Checks, lc)
