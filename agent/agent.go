@@ -10,6 +10,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/agent/checks/host"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/positions"
@@ -447,6 +449,9 @@ func (a *Agent) emitUpdates(ctx context.Context, ups []correlate.Update) {
 }
 
 func (a *Agent) emit(ctx context.Context, f finding.Finding) {
+	if f.Context == nil && (f.State == finding.StateOpened || f.State == finding.StateFailing) {
+		f.Context = hostContext(ctx)
+	}
 	a.metrics.findings.WithLabelValues(string(f.Kind), string(f.State), string(f.Cause)).Inc()
 	a.log.Info("finding", "id", f.ID, "state", f.State, "cause", f.Cause, "summary", f.Summary)
 	for _, e := range a.opt.Emitters {
@@ -454,6 +459,22 @@ func (a *Agent) emit(ctx context.Context, f finding.Finding) {
 			a.log.Error("emit finding", "id", f.ID, "err", err)
 		}
 	}
+}
+
+// hostContext is the host's memory, swap, load and pressure now, for the
+// finding that opens: an OOM kill on a host with no free memory reads
+// differently from one in a small cgroup on an idle host. nil when memory
+// cannot be read.
+func hostContext(ctx context.Context) json.RawMessage {
+	snap, _ := host.Sampler{}.Take(ctx) // a partial snapshot is still context
+	if snap.MemTotal == 0 {
+		return nil
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func (a *Agent) runChecks(ctx context.Context, out chan<- []checks.Check) {

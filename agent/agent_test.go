@@ -216,4 +216,34 @@ func TestCheckFindings(t *testing.T) {
 		out.fs[0].IncidentID != out.fs[1].IncidentID || out.fs[0].Cause != correlate.CauseListenerDown || out.fs[1].Cause != correlate.CauseListenerDown {
 		t.Fatalf("findings: %+v", out.fs)
 	}
+	if !strings.Contains(string(out.fs[0].Context), `"mem_total_bytes":`) || out.fs[1].Context != nil {
+		t.Errorf("host context: failing %s, resolved %s", out.fs[0].Context, out.fs[1].Context)
+	}
+}
+
+// A health result becomes kind health, severity warning, also when its
+// check would be critical.
+func TestHealthFinding(t *testing.T) {
+	a, err := New(Options{StateDir: t.TempDir(), Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newCollect()
+	a.opt.Emitters = []Emitter{out}
+	bad := checks.Check{ID: "health.file:/var/log/php8.2-fpm.log", Status: checks.Warn, Cause: checks.CauseCannotObserve, Summary: "cannot read", Fix: []string{"systemctl enable --now origin-agent-logaccess.path"}}
+	for range 3 {
+		a.checkResults(context.Background(), []checks.Check{bad})
+	}
+	a.checkResults(context.Background(), []checks.Check{checks.Passed(bad.ID, "readable")})
+	if len(out.fs) != 2 {
+		t.Fatalf("findings: %+v", out.fs)
+	}
+	for _, f := range out.fs {
+		if f.Kind != finding.KindHealth || f.Severity != finding.SeverityWarning || f.Cause != checks.CauseCannotObserve || f.Remediation != bad.Fix[0] {
+			t.Errorf("finding: %+v", f)
+		}
+	}
+	if out.fs[0].State != finding.StateFailing || out.fs[1].State != finding.StateResolved {
+		t.Errorf("states %s %s", out.fs[0].State, out.fs[1].State)
+	}
 }
