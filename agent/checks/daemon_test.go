@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -49,5 +50,23 @@ func TestListenerResult(t *testing.T) {
 	}
 	if r := ListenerCheck(8080, ls, nil, ListenerContext{}); r.Status != Fail || !strings.Contains(r.Summary, "nothing listens") {
 		t.Errorf("8080 absent: %+v", r)
+	}
+}
+
+// The daemon runs these every [checks] interval: reading the listener
+// tables and judging a port and a socket.
+func BenchmarkListenersRun(b *testing.B) {
+	l := &Listeners{Ports: []uint16{80, 443}}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Run(context.Background())
+	}
+}
+
+func BenchmarkUpstreamsRun(b *testing.B) {
+	u := &Upstreams{Targets: []string{"unix:/run/php/php8.2-fpm.sock"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		u.Run(context.Background())
 	}
 }
