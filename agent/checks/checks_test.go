@@ -103,7 +103,7 @@ func TestListenerCheckFix(t *testing.T) {
 			[]string{"nginx is running (pid 812)", "0.0.0.0:80", "/etc/nginx/sites-enabled/shop:4 says `listen 443 ssl`"}, "nginx -t && systemctl reload nginx", "systemctl start"},
 		{"override, HTTP-only site", ListenerContext{Running: nginx, Override: "[checks] ports"},
 			[]string{"nginx is running (pid 812) and the host listens on 0.0.0.0:80", "no web server configuration listens on port 443", "[checks] ports"},
-			"remove 443 from [checks] ports", "systemctl start"},
+			"`listen 443 ssl;` with ssl_certificate", "systemctl start"},
 	}
 	for _, tt := range tests {
 		c := ListenerCheck(443, socks[:1], nil, tt.lc)
@@ -119,6 +119,9 @@ func TestListenerCheckFix(t *testing.T) {
 		if !strings.Contains(fix, tt.fix) || (tt.nofx != "" && strings.Contains(fix, tt.nofx)) {
 			t.Errorf("%s: fix %q; want %q and not %q", tt.name, fix, tt.fix, tt.nofx)
 		}
+	}
+	if c := ListenerCheck(80, nil, nil, ListenerContext{Running: nginx, Override: "--ports"}); !strings.Contains(c.Remediation(), "`listen 80;`") {
+		t.Errorf("port 80 fix: %q", c.Fix)
 	}
 }
 

@@ -134,7 +134,7 @@ func nothingListens(port uint16, socks []upstream.TCPListener, owners map[uint64
 	}
 	return fmt.Sprintf("%s; %s, but no web server configuration listens on port %d (it is checked because %s names it)", head, what, port, from),
 		[]string{
-			fmt.Sprintf("# to serve port %d: add `listen %d ssl;` with ssl_certificate (nginx) or `Listen %d` and a <VirtualHost *:%d> (apache), then: %s", port, port, port, port, ctl),
+			fmt.Sprintf("# to serve port %d: add %s (nginx) or `Listen %d` and a <VirtualHost *:%d> (apache), then: %s", port, nginxListen(port), port, port, ctl),
 			fmt.Sprintf("# if the site does not serve port %d (e.g. HTTP only, Cloudflare SSL mode Flexible): remove %d from %s", port, port, from),
 		}
 }
@@ -160,6 +160,16 @@ func publicListeners(socks []upstream.TCPListener, owners map[uint64]Proc) strin
 		out = append(out[:8], "…")
 	}
 	return strings.Join(out, ", ")
+}
+
+// nginxListen is the listen directive that serves port: with TLS on the
+// ports Cloudflare connects to over HTTPS.
+func nginxListen(port uint16) string {
+	switch port {
+	case 443, 2053, 2083, 2087, 2096, 8443:
+		return fmt.Sprintf("`listen %d ssl;` with ssl_certificate", port)
+	}
+	return fmt.Sprintf("`listen %d;`", port)
 }
 
 func reloadCommand(server string) string {
