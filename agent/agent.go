@@ -10,6 +10,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/netutil"
 
+	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/agent/checks/host"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/positions"
@@ -65,8 +68,8 @@ type Options struct {
 	Kernel InputSource
 	// Extra sources of inputs (cgroup OOM counters, …).
 	Extra []InputSource
-	// Checks run every CheckInterval and report check findings.
-	Checks        []Check
+	// Checks run every CheckInterval and report check and health findings.
+	Checks        []checks.Checker
 	CheckInterval time.Duration
 	// CloudflareRanges, when set, enable the cloudflare_traffic_stopped
 	// check on the access logs' client addresses.
@@ -114,23 +117,6 @@ type Item struct {
 	skip bool // an unparseable line: not observed, only acknowledged in order
 }
 
-// Check is a periodic probe of the host. Run returns the current state of
-// each thing it checks; the agent turns changes into findings.
-type Check interface {
-	Name() string
-	Run(ctx context.Context) []CheckResult
-}
-
-// CheckResult is one checked thing: ok, or failing with a cause.
-type CheckResult struct {
-	ID          string // stable: "listener.443", "upstream.unix:/run/php/php8.2-fpm.sock"
-	OK          bool
-	Cause       correlate.Cause
-	Summary     string
-	Remediation string
-	Evidence    []correlate.Evidence
-}
-
 // Agent is the daemon. Create it with New and call Run; Run may be called
 // again after it returned (a reload, see Reconfigure), never concurrently.
 // The correlator and the state of checks survive a reload, so an incident
@@ -142,7 +128,7 @@ type Agent struct {
 	store   *positions.Store
 	now     func() time.Time
 	corr    *correlate.Correlator
-	cf      *cfTraffic
+	cf      *checks.CloudflareTraffic
 	hold    *ackHold      // owned by the loop goroutine
 	pools   *poolWarnings // owned by the loop goroutine
 	upd     *updateThrottle
@@ -156,7 +142,7 @@ type Agent struct {
 
 type failingCheck struct {
 	since time.Time
-	res   CheckResult
+	res   checks.Check
 }
 
 // positionsFile is the positions store's file in the state directory.
@@ -242,7 +228,7 @@ func New(opt Options) (*Agent, error) {
 		opt: opt, log: opt.Log, store: store, now: opt.Now,
 		metrics: newMetrics(opt.Registry),
 		corr:    corr,
-		cf:      newCFTraffic(opt.CloudflareRanges),
+		cf:      checks.NewCloudflareTraffic(opt.CloudflareRanges),
 		pools:   newPoolWarnings(opt.Host, opt.PoolQuiet),
 		hold:    newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan),
 		failing: map[string]failingCheck{},
@@ -265,7 +251,7 @@ func (a *Agent) Reconfigure(opt Options) error {
 	}
 	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
 	fresh.upd.open = a.upd.open
-	fresh.cf.perMin = a.cf.perMin
+	fresh.cf.Keep(a.cf)
 	fresh.pools.pools, fresh.pools.done = a.pools.pools, a.pools.done
 	// The correlator keeps its open incident across the reload, so the
 	// lines held for it are handled: commit them, or the new sources would
@@ -499,7 +485,7 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 	corr := a.corr
 	tick := time.NewTicker(a.opt.TickInterval)
 	defer tick.Stop()
-	checkC := make(chan []CheckResult, 1)
+	checkC := make(chan []checks.Check, 1)
 	go a.runChecks(ctx, checkC)
 	// While the sources catch up on a backlog (a restart re-reading what
 	// was not checkpointed), the wall clock runs ahead of the lines: ticking
@@ -528,7 +514,7 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 				readUpTo = t
 			}
 			if ev := &it.Input.Event; ev.Kind == parsers.KindAccess {
-				a.cf.observe(ev.RemoteAddr, ev.Time)
+				a.cf.Observe(ev.RemoteAddr, ev.Time)
 				if ev.IsGateway() {
 					a.hold.gateway(a.now())
 				}
@@ -553,8 +539,8 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			}
 			a.hold.tick(now, corr.Idle())
 		case res := <-checkC:
-			if len(a.cf.ranges) > 0 {
-				res = append(res, a.cf.result(a.now()))
+			if a.cf.Active() {
+				res = append(res, a.cf.Result(a.now()))
 			}
 			a.checkResults(ctx, res)
 		}
@@ -596,6 +582,9 @@ func (a *Agent) emitUpdate(ctx context.Context, u correlate.Update) {
 }
 
 func (a *Agent) emit(ctx context.Context, f finding.Finding) {
+	if f.Context == nil && (f.State == finding.StateOpened || f.State == finding.StateFailing) {
+		f.Context = hostContext(ctx)
+	}
 	a.metrics.findings.WithLabelValues(string(f.Kind), string(f.State), string(f.Cause)).Inc()
 	lv := slog.LevelInfo
 	if a.opt.QuietFindingLog {
@@ -609,14 +598,30 @@ func (a *Agent) emit(ctx context.Context, f finding.Finding) {
 	}
 }
 
-func (a *Agent) runChecks(ctx context.Context, out chan<- []CheckResult) {
-	if len(a.opt.Checks) == 0 && len(a.cf.ranges) == 0 {
+// hostContext is the host's memory, swap, load and pressure now, for the
+// finding that opens: an OOM kill on a host with no free memory reads
+// differently from one in a small cgroup on an idle host. nil when memory
+// cannot be read.
+func hostContext(ctx context.Context) json.RawMessage {
+	snap, _ := host.Sampler{}.Take(ctx) // a partial snapshot is still context
+	if snap.MemTotal == 0 {
+		return nil
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (a *Agent) runChecks(ctx context.Context, out chan<- []checks.Check) {
+	if len(a.opt.Checks) == 0 && !a.cf.Active() {
 		return
 	}
 	t := time.NewTicker(a.opt.CheckInterval)
 	defer t.Stop()
 	for {
-		var all []CheckResult
+		var all []checks.Check
 		for _, c := range a.opt.Checks {
 			all = append(all, c.Run(ctx)...)
 		}
@@ -634,21 +639,36 @@ func (a *Agent) runChecks(ctx context.Context, out chan<- []CheckResult) {
 }
 
 // checkResults turns check states into findings: one when a check turns
-// bad, one when it turns good again.
-func (a *Agent) checkResults(ctx context.Context, res []CheckResult) {
+// bad, one when it turns good again (checks.Check.Reported). A result with
+// CauseCannotObserve is a health finding: the agent's own blindness,
+// severity warning.
+func (a *Agent) checkResults(ctx context.Context, res []checks.Check) {
 	now := a.now()
 	for _, r := range res {
 		prev, wasFailing := a.failing[r.ID]
-		switch {
-		case !r.OK && !wasFailing:
+		switch rep := r.Reported(); {
+		case rep == checks.ReportBad && !wasFailing:
 			a.failing[r.ID] = failingCheck{since: now, res: r}
-			a.emit(ctx, finding.FromCheck(a.opt.Host, r.ID, r.Cause, finding.StateFailing, now, now, r.Summary, r.Remediation, r.Evidence))
-		case r.OK && wasFailing:
+			a.emit(ctx, checkFinding(a.opt.Host, r, finding.StateFailing, now, now, r.Summary, r.Evidence))
+		case rep == checks.ReportGood && wasFailing:
 			delete(a.failing, r.ID)
-			a.emit(ctx, finding.FromCheck(a.opt.Host, r.ID, prev.res.Cause, finding.StateResolved, prev.since, now,
-				"resolved: "+prev.res.Summary, prev.res.Remediation, nil))
+			a.emit(ctx, checkFinding(a.opt.Host, prev.res, finding.StateResolved, prev.since, now, "resolved: "+prev.res.Summary, nil))
 		}
 	}
+}
+
+// checkFinding is the finding of check r: kind health for
+// CauseCannotObserve, and never above warning for a health finding or a
+// check that only warns.
+func checkFinding(host string, r checks.Check, st finding.State, since, now time.Time, summary string, ev []correlate.Evidence) finding.Finding {
+	f := finding.FromCheck(host, r.ID, r.Cause, st, since, now, summary, r.Remediation(), ev)
+	if r.Cause == checks.CauseCannotObserve {
+		f.Kind = finding.KindHealth
+	}
+	if r.Cause == checks.CauseCannotObserve || r.Status == checks.Warn {
+		f.Severity = finding.SeverityWarning
+	}
+	return f
 }
 
 func (a *Agent) httpHandler() http.Handler {

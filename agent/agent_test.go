@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/origin-agent/origin-agent/agent/checks/upstream"
+	"github.com/origin-agent/origin-agent/agent/checks"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/parsers"
@@ -221,54 +220,43 @@ func TestCheckFindings(t *testing.T) {
 	}
 	out := newCollect()
 	a.opt.Emitters = []Emitter{out}
-	bad := CheckResult{ID: "listener.443", Cause: correlate.CauseListenerDown, Summary: "nothing listens on :443"}
-	a.checkResults(context.Background(), []CheckResult{bad})
-	a.checkResults(context.Background(), []CheckResult{bad})
-	a.checkResults(context.Background(), []CheckResult{{ID: "listener.443", OK: true}})
+	bad := checks.Check{ID: "listener.443", Status: checks.Fail, Cause: correlate.CauseListenerDown, Summary: "nothing listens on :443"}
+	a.checkResults(context.Background(), []checks.Check{bad})
+	a.checkResults(context.Background(), []checks.Check{bad})
+	a.checkResults(context.Background(), []checks.Check{{ID: "listener.443", Status: checks.Skip}})
+	a.checkResults(context.Background(), []checks.Check{{ID: "listener.443", Status: checks.Pass}})
 	if len(out.fs) != 2 || out.fs[0].State != finding.StateFailing || out.fs[1].State != finding.StateResolved ||
 		out.fs[0].IncidentID != out.fs[1].IncidentID || out.fs[0].Cause != correlate.CauseListenerDown || out.fs[1].Cause != correlate.CauseListenerDown {
 		t.Fatalf("findings: %+v", out.fs)
 	}
+	if !strings.Contains(string(out.fs[0].Context), `"mem_total_bytes":`) || out.fs[1].Context != nil {
+		t.Errorf("host context: failing %s, resolved %s", out.fs[0].Context, out.fs[1].Context)
+	}
 }
 
-func TestCloudflareTrafficStopped(t *testing.T) {
-	cf := newCFTraffic([]netip.Prefix{netip.MustParsePrefix("173.245.48.0/20")})
-	base := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	for m := 0; m < 15; m++ {
-		for i := 0; i < 20; i++ {
-			cf.observe([]byte("173.245.48.7"), base.Add(time.Duration(m)*time.Minute))
-			cf.observe([]byte("198.51.100.1"), base.Add(time.Duration(m)*time.Minute))
+// A health result becomes kind health, severity warning, also when its
+// check would be critical.
+func TestHealthFinding(t *testing.T) {
+	a, err := New(Options{StateDir: t.TempDir(), Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newCollect()
+	a.opt.Emitters = []Emitter{out}
+	bad := checks.Check{ID: "health.file:/var/log/php8.2-fpm.log", Status: checks.Warn, Cause: checks.CauseCannotObserve, Summary: "cannot read", Fix: []string{"systemctl enable --now origin-agent-logaccess.path"}}
+	for range 3 {
+		a.checkResults(context.Background(), []checks.Check{bad})
+	}
+	a.checkResults(context.Background(), []checks.Check{checks.Passed(bad.ID, "readable")})
+	if len(out.fs) != 2 {
+		t.Fatalf("findings: %+v", out.fs)
+	}
+	for _, f := range out.fs {
+		if f.Kind != finding.KindHealth || f.Severity != finding.SeverityWarning || f.Cause != checks.CauseCannotObserve || f.Remediation != bad.Fix[0] {
+			t.Errorf("finding: %+v", f)
 		}
 	}
-	if r := cf.result(base.Add(15 * time.Minute)); !r.OK {
-		t.Fatalf("busy with Cloudflare traffic: %+v", r)
-	}
-	// Cloudflare stops; other sources go on.
-	for m := 15; m < 19; m++ {
-		cf.observe([]byte("198.51.100.1"), base.Add(time.Duration(m)*time.Minute))
-	}
-	r := cf.result(base.Add(19 * time.Minute))
-	if r.OK || r.Cause != correlate.CauseCloudflareStopped {
-		t.Fatalf("want cloudflare_traffic_stopped, got %+v", r)
-	}
-	// A site that was never busy with Cloudflare traffic does not alarm.
-	quiet := newCFTraffic([]netip.Prefix{netip.MustParsePrefix("173.245.48.0/20")})
-	quiet.observe([]byte("173.245.48.7"), base)
-	if r := quiet.result(base.Add(20 * time.Minute)); !r.OK {
-		t.Fatalf("quiet site alarmed: %+v", r)
-	}
-}
-
-func TestListenerResult(t *testing.T) {
-	mk := func(s string) upstream.TCPListener { return upstream.TCPListener{Addr: netip.MustParseAddrPort(s)} }
-	ls := upstream.Listeners{TCP: []upstream.TCPListener{mk("0.0.0.0:80"), mk("127.0.0.1:443"), mk("[::1]:8443")}}
-	if r := listenerResult(ls, 80); !r.OK {
-		t.Errorf("80 on 0.0.0.0: %+v", r)
-	}
-	if r := listenerResult(ls, 443); r.OK || !strings.Contains(r.Summary, "only on 127.0.0.1:443") {
-		t.Errorf("443 on loopback only: %+v", r)
-	}
-	if r := listenerResult(ls, 8080); r.OK || !strings.Contains(r.Summary, "nothing listens") {
-		t.Errorf("8080 absent: %+v", r)
+	if out.fs[0].State != finding.StateFailing || out.fs[1].State != finding.StateResolved {
+		t.Errorf("states %s %s", out.fs[0].State, out.fs[1].State)
 	}
 }

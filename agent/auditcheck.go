@@ -10,16 +10,16 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/audit"
 	"github.com/origin-agent/origin-agent/agent/checks"
-	"github.com/origin-agent/origin-agent/agent/correlate"
 )
 
 // AuditCheck repeats the origin audit every Every (minutes, not seconds:
 // it lists the firewall) and reports the checks that make Cloudflare fail
 // before any visitor does: firewall_blocks_cloudflare (a firewall closed
 // to Cloudflare, or fail2ban/CrowdSec banning some of its edge servers)
-// and tls_certificate_invalid. Listeners are ListenerCheck's (every few
-// seconds). With Manage it also keeps the ORIGIN-AGENT-CF chain in sync
-// with the Cloudflare ranges (idempotent: nothing changes when in sync).
+// and tls_certificate_invalid (the checks that carry a cause). Listeners
+// are checks.Listeners' (every few seconds), so the audit's are left out.
+// With Manage it also keeps the ORIGIN-AGENT-CF chain in sync with the
+// Cloudflare ranges (idempotent: nothing changes when in sync).
 type AuditCheck struct {
 	Opts   audit.Options
 	Every  time.Duration
@@ -28,14 +28,16 @@ type AuditCheck struct {
 
 	mu   sync.Mutex
 	last time.Time
-	keep []CheckResult
+	keep []checks.Check
 }
+
+var _ checks.Checker = (*AuditCheck)(nil)
 
 func (c *AuditCheck) Name() string { return "audit" }
 
 // Run returns the last audit's results, auditing again when they are older
 // than Every.
-func (c *AuditCheck) Run(ctx context.Context) []CheckResult {
+func (c *AuditCheck) Run(ctx context.Context) []checks.Check {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.last.IsZero() && time.Since(c.last) < c.Every {
@@ -61,30 +63,15 @@ func (c *AuditCheck) Run(ctx context.Context) []CheckResult {
 	return c.keep
 }
 
-// auditResults maps audit checks to check states. Warnings and skips say
-// nothing certain, so they leave the state as it was.
-func auditResults(cs []checks.Check) []CheckResult {
-	var out []CheckResult
+// auditResults keeps the audit checks the daemon reports: those with a
+// cause, and passes (which resolve them), but not the listeners.
+func auditResults(cs []checks.Check) []checks.Check {
+	var out []checks.Check
 	for _, ch := range cs {
-		var cause correlate.Cause
-		switch {
-		case strings.HasPrefix(ch.ID, "firewall.cloudflare_allowed."), ch.ID == checks.BansID:
-			cause = correlate.CauseFirewallBlocks
-		case ch.ID == "tls.certificate":
-			cause = correlate.CauseTLSInvalid
-		default:
+		if strings.HasPrefix(ch.ID, "listener.") || ch.Reported() == checks.ReportNothing {
 			continue
 		}
-		switch ch.Status {
-		case checks.Pass:
-			out = append(out, CheckResult{ID: ch.ID, OK: true})
-		case checks.Fail:
-			fix := "Run `origin-agent audit --fix` for the commands"
-			if len(ch.Fix) > 0 {
-				fix = strings.Join(ch.Fix, "\n")
-			}
-			out = append(out, CheckResult{ID: ch.ID, Cause: cause, Summary: ch.Summary, Remediation: fix})
-		}
+		out = append(out, ch)
 	}
 	return out
 }

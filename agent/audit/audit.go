@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/agent/checks/upstream"
 	"github.com/origin-agent/origin-agent/firewall"
 	"github.com/origin-agent/origin-agent/parsers/apacheconf"
 	"github.com/origin-agent/origin-agent/parsers/fpmconf"
@@ -26,8 +27,12 @@ import (
 // Options are the audit's inputs. Zero fields get the host defaults from
 // Defaults.
 type Options struct {
-	Ports  []uint16
-	Ranges firewall.Ranges
+	// Ports Cloudflare connects to; empty derives them from the web
+	// servers' configurations (checks.WebPorts), 80 and 443 when there is
+	// none. PortsFrom names the setting that set them ("--ports").
+	Ports     []uint16
+	PortsFrom string
+	Ranges    firewall.Ranges
 
 	// Lister reads the firewall; nil skips the firewall checks with
 	// NoFirewall as the reason.
@@ -77,9 +82,6 @@ func (r Report) ExitCode() int {
 
 // Defaults fills unset fields for a real host.
 func (o *Options) Defaults() {
-	if len(o.Ports) == 0 {
-		o.Ports = []uint16{80, 443}
-	}
 	if o.FS == nil {
 		o.FS = os.DirFS("/")
 	}
@@ -120,7 +122,28 @@ func Run(ctx context.Context, o Options) Report {
 	o.Defaults()
 	var r Report
 
-	socks, err := checks.ReadListeners(o.ProcRoot)
+	ngx, ngxErr := nginxconf.Load(o.FS, o.NginxConf)
+	if ngxErr != nil && !errors.Is(ngxErr, fs.ErrNotExist) {
+		r.Errors = append(r.Errors, fmt.Sprintf("nginx config %s: %v", o.NginxConf, ngxErr))
+	}
+	if ngxErr != nil {
+		ngx = nil
+	}
+	apc, apErr := apacheconf.Load(o.FS, strings.TrimPrefix(o.ApacheConf, "/"))
+	if apErr != nil {
+		apc = nil
+	}
+	configured := checks.WebPorts(ngx, apc, apacheUnit(o.ApacheConf))
+	if len(o.Ports) == 0 {
+		o.Ports = checks.PortList(configured)
+		if len(o.Ports) == 0 {
+			o.Ports = []uint16{80, 443} // no web server configuration read
+		}
+	} else if o.PortsFrom == "" {
+		o.PortsFrom = "the audited ports"
+	}
+
+	socks, err := upstream.ReadTCP(o.ProcRoot)
 	var listening []uint16
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
@@ -130,14 +153,16 @@ func Run(ctx context.Context, o Options) Report {
 	} else {
 		var inodes []uint64
 		for _, s := range socks {
-			if slices.Contains(o.Ports, s.Port) {
-				inodes = append(inodes, s.Inode)
-				listening = append(listening, s.Port)
+			inodes = append(inodes, s.Inode)
+			if slices.Contains(o.Ports, s.Addr.Port()) {
+				listening = append(listening, s.Addr.Port())
 			}
 		}
 		owners := checks.SocketOwners(ctx, o.ProcRoot, inodes)
+		running := checks.WebServerProcs(o.ProcRoot)
 		for _, p := range o.Ports {
-			r.Checks = append(r.Checks, checks.ListenerCheck(p, socks, owners))
+			lc := checks.ListenerContext{Configured: checks.ConfiguredOn(configured, p), Running: running, Override: o.PortsFrom}
+			r.Checks = append(r.Checks, checks.ListenerCheck(p, socks, owners, lc))
 		}
 	}
 
@@ -162,18 +187,6 @@ func Run(ctx context.Context, o Options) Report {
 	r.Checks = append(r.Checks, FirewallChecks(in)...)
 	r.Checks = append(r.Checks, checks.BansCheck(in.FW, in.Reason, o.Ranges, o.Ports))
 
-	ngx, ngxErr := nginxconf.Load(o.FS, o.NginxConf)
-	if ngxErr != nil && !errors.Is(ngxErr, fs.ErrNotExist) {
-		r.Errors = append(r.Errors, fmt.Sprintf("nginx config %s: %v", o.NginxConf, ngxErr))
-	}
-	if ngxErr != nil {
-		ngx = nil
-	}
-	apc, apErr := apacheconf.Load(o.FS, strings.TrimPrefix(o.ApacheConf, "/"))
-	if apErr != nil {
-		apc = nil
-	}
-
 	r.Checks = append(r.Checks, tlsCheck(ctx, o, ngx, apc, listening))
 
 	if ngx == nil {
@@ -190,6 +203,35 @@ func Run(ctx context.Context, o Options) Report {
 
 	r.Checks = append(r.Checks, fpmCheck(ctx, o, &r))
 	return r
+}
+
+// DerivedPorts are the ports the audit checks when Options.Ports is empty:
+// those the web servers' configurations listen on (checks.WebPorts), or 80
+// and 443 when no configuration can be read. --apply without --ports
+// uses them too.
+func DerivedPorts(o Options) []uint16 {
+	o.Defaults()
+	ngx, err := nginxconf.Load(o.FS, o.NginxConf)
+	if err != nil {
+		ngx = nil
+	}
+	apc, err := apacheconf.Load(o.FS, strings.TrimPrefix(o.ApacheConf, "/"))
+	if err != nil {
+		apc = nil
+	}
+	if p := checks.PortList(checks.WebPorts(ngx, apc, apacheUnit(o.ApacheConf))); len(p) > 0 {
+		return p
+	}
+	return []uint16{80, 443}
+}
+
+// apacheUnit is the systemd unit of the Apache whose configuration is at
+// conf: httpd on RHEL, apache2 on Debian.
+func apacheUnit(conf string) string {
+	if strings.Contains(conf, "/httpd/") {
+		return "httpd"
+	}
+	return "apache2"
 }
 
 func allNotInstalled(fw *firewall.Firewall) bool {

@@ -197,3 +197,35 @@ func TestTLSPort(t *testing.T) {
 		}
 	}
 }
+
+// Without --ports the audit checks the ports the configuration listens
+// on: an HTTP-only site (Cloudflare "Flexible") has no listener.443 to
+// fail, and --ports still overrides, with a fix that says what to change
+// rather than "start the web server" when one runs.
+func TestRunDerivesPorts(t *testing.T) {
+	ranges, _ := firewall.Embedded()
+	fsys := fstest.MapFS{"etc/nginx/nginx.conf": {Data: []byte("events {}\nhttp { server { listen 80 default_server; listen [::]:80 default_server; } }\n")}}
+	proc := procDir(t, hdr+"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 101 1 0 100 0 0 10 0\n")
+	os.MkdirAll(filepath.Join(proc, "812"), 0o755)
+	os.WriteFile(filepath.Join(proc, "812", "comm"), []byte("nginx\n"), 0o644)
+	o := Options{Ranges: ranges, FS: fsys, ProcRoot: proc, NoFirewall: "not root", Now: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC),
+		Memory: func(context.Context) (checks.Memory, error) { return checks.Memory{Total: 1 << 32}, nil }}
+	r := Run(context.Background(), o)
+	if c := byID(r.Checks, "listener.80"); c.Status != checks.Pass {
+		t.Errorf("listener.80: %+v", c)
+	}
+	if c := byID(r.Checks, "listener.443"); c.ID != "" {
+		t.Errorf("listener.443 checked on an HTTP-only site: %+v", c)
+	}
+	if got := DerivedPorts(o); len(got) != 1 || got[0] != 80 {
+		t.Errorf("DerivedPorts = %v", got)
+	}
+	o.Ports, o.PortsFrom = []uint16{80, 443}, "--ports"
+	r = Run(context.Background(), o)
+	c := byID(r.Checks, "listener.443")
+	fix := strings.Join(c.Fix, "\n")
+	if c.Status != checks.Fail || !strings.Contains(c.Summary, "nginx is running (pid 812)") || !strings.Contains(c.Summary, "no web server configuration listens on port 443") ||
+		!strings.Contains(fix, "remove 443 from --ports") || strings.Contains(fix, "systemctl start") {
+		t.Errorf("listener.443 with --ports: %s\n%s", c.Summary, fix)
+	}
+}

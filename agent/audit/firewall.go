@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/firewall"
 )
 
@@ -208,6 +209,9 @@ func allowedCheck(in FirewallInput, fam firewall.Family, ranges []netip.Prefix) 
 		return c
 	}
 	c.Fix = FixCommands(in, fam, ranges)
+	if c.Status == checks.Fail {
+		c.Cause = correlate.CauseFirewallBlocks
+	}
 	return c
 }
 

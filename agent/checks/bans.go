@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/origin-agent/origin-agent/agent/correlate"
+
 	"github.com/origin-agent/origin-agent/firewall"
 )
 
@@ -67,6 +69,7 @@ func BansCheck(fw *firewall.Firewall, reason string, ranges firewall.Ranges, por
 	switch {
 	case len(bans) > 0:
 		c.Status = Fail
+		c.Cause = correlate.CauseFirewallBlocks // banned edge servers: 521/522 for their visitors
 		shown := []string{}
 		for s := range edge {
 			shown = append(shown, fmt.Sprint(s))

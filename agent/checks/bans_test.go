@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/firewall"
 )
 
@@ -54,6 +55,9 @@ func TestBansCheck(t *testing.T) {
 			c := BansCheck(tt.fw, "not root", ranges, []uint16{80, 443})
 			if c.Status != tt.status {
 				t.Errorf("%s %s, want %s", c.Status, c.Summary, tt.status)
+			}
+			if (c.Status == Fail) != (c.Cause == correlate.CauseFirewallBlocks) {
+				t.Errorf("status %s with cause %q: a ban is firewall_blocks_cloudflare for the daemon", c.Status, c.Cause)
 			}
 			for _, s := range tt.summary {
 				if !strings.Contains(c.Summary, s) {

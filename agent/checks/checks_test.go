@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/origin-agent/origin-agent/agent/checks/upstream"
+	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/parsers/nginxconf"
 )
 
@@ -23,34 +25,39 @@ const procTCP6 = `  sl  local_address                         remote_address    
    2: 0000000000000000FFFF00000100007F:1F93 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 31252 1 0000000000000000 100 0 0 10 0
 `
 
+// The one /proc/net/tcp parser (upstream.ParseTCP, host byte order) reads
+// the listener table of the audit and the daemon alike.
+func readSocks(t *testing.T) []upstream.TCPListener {
+	t.Helper()
+	v4, err := upstream.ParseTCP([]byte(procTCP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := upstream.ParseTCP([]byte(procTCP6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(v4, v6...)
+}
+
 func TestParseProcNetTCP(t *testing.T) {
-	v4, err := ParseProcNetTCP([]byte(procTCP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v6, err := ParseProcNetTCP([]byte(procTCP6))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, s := range append(v4, v6...) {
-		got = append(got, netip.AddrPortFrom(s.Addr, s.Port).String()+" "+strconv.FormatUint(s.Inode, 10))
+	for _, s := range readSocks(t) {
+		got = append(got, netip.AddrPortFrom(s.Addr.Addr().Unmap(), s.Addr.Port()).String()+" "+strconv.FormatUint(s.Inode, 10))
 	}
 	want := []string{"0.0.0.0:80 31245", "127.0.0.1:8081 31250", "[::]:443 31246", "[::1]:8082 31251", "127.0.0.1:8083 31252"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	for _, bad := range []string{"hdr\n 0: 0100007F:0050 00000000:0000 0A x\n", "hdr\n 0: ZZ:0050 00000000:0000 0A 0 0 0 0 0 1\n", "hdr\n 0: 0100007F:XYZW 00000000:0000 0A 0 0 0 0 0 1\n"} {
-		if _, err := ParseProcNetTCP([]byte(bad)); err == nil {
+		if _, err := upstream.ParseTCP([]byte(bad)); err == nil {
 			t.Errorf("no error for %q", bad)
 		}
 	}
 }
 
 func TestListenerCheck(t *testing.T) {
-	v4, _ := ParseProcNetTCP([]byte(procTCP))
-	v6, _ := ParseProcNetTCP([]byte(procTCP6))
-	socks := append(v4, v6...)
+	socks := readSocks(t)
 	owners := map[uint64]Proc{31245: {PID: 812, Name: "nginx"}, 31246: {PID: 812, Name: "nginx"}}
 	tests := []struct {
 		port    uint16
@@ -65,13 +72,56 @@ func TestListenerCheck(t *testing.T) {
 		{8443, Fail, "nothing listens on port 8443: Cloudflare answers 521"},
 	}
 	for _, tt := range tests {
-		c := ListenerCheck(tt.port, socks, owners)
+		c := ListenerCheck(tt.port, socks, owners, ListenerContext{})
 		if c.Status != tt.status || !strings.Contains(c.Summary, tt.summary) || c.ID != "listener."+strconv.Itoa(int(tt.port)) {
 			t.Errorf("port %d: %s %s %s", tt.port, c.ID, c.Status, c.Summary)
 		}
-		if c.Status == Fail && len(c.Fix) == 0 {
-			t.Errorf("port %d: no fix", tt.port)
+		if c.Status == Fail && (len(c.Fix) == 0 || c.Cause != correlate.CauseListenerDown) {
+			t.Errorf("port %d: fix %q cause %q", tt.port, c.Fix, c.Cause)
 		}
+		if c.Status == Pass && c.Cause != "" {
+			t.Errorf("port %d: a pass with cause %q", tt.port, c.Cause)
+		}
+	}
+}
+
+// The fix of a port nobody listens on fits the situation.
+func TestListenerCheckFix(t *testing.T) {
+	socks := readSocks(t)
+	nginx := []Proc{{PID: 812, Name: "nginx"}}
+	conf443 := []WebPort{{Port: 443, Server: "nginx", Directive: "listen 443 ssl", Where: "/etc/nginx/sites-enabled/shop:4"}}
+	tests := []struct {
+		name      string
+		lc        ListenerContext
+		summary   []string
+		fix, nofx string
+	}{
+		{"nothing runs", ListenerContext{}, []string{"no web server is running"}, "systemctl start nginx", ""},
+		{"configured server stopped", ListenerContext{Configured: conf443, Running: []Proc{{PID: 9, Name: "apache2"}}},
+			[]string{"nginx, whose configuration listens on it (/etc/nginx/sites-enabled/shop:4), is not running"}, "systemctl start nginx", ""},
+		{"configured, running, not loaded", ListenerContext{Configured: conf443, Running: nginx},
+			[]string{"nginx is running (pid 812)", "0.0.0.0:80", "/etc/nginx/sites-enabled/shop:4 says `listen 443 ssl`"}, "nginx -t && systemctl reload nginx", "systemctl start"},
+		{"override, HTTP-only site", ListenerContext{Running: nginx, Override: "[checks] ports"},
+			[]string{"nginx is running (pid 812) and the host listens on 0.0.0.0:80", "no web server configuration listens on port 443", "[checks] ports"},
+			"`listen 443 ssl;` with ssl_certificate", "systemctl start"},
+	}
+	for _, tt := range tests {
+		c := ListenerCheck(443, socks[:1], nil, tt.lc)
+		if c.Status != Fail {
+			t.Fatalf("%s: %+v", tt.name, c)
+		}
+		for _, s := range tt.summary {
+			if !strings.Contains(c.Summary, s) {
+				t.Errorf("%s: summary %q lacks %q", tt.name, c.Summary, s)
+			}
+		}
+		fix := strings.Join(c.Fix, "\n")
+		if !strings.Contains(fix, tt.fix) || (tt.nofx != "" && strings.Contains(fix, tt.nofx)) {
+			t.Errorf("%s: fix %q; want %q and not %q", tt.name, fix, tt.fix, tt.nofx)
+		}
+	}
+	if c := ListenerCheck(80, nil, nil, ListenerContext{Running: nginx, Override: "--ports"}); !strings.Contains(c.Remediation(), "`listen 80;`") {
+		t.Errorf("port 80 fix: %q", c.Fix)
 	}
 }
 
@@ -159,32 +209,5 @@ func TestMaxChildrenCheck(t *testing.T) {
 	c := MaxChildrenCheck(pools, Memory{Total: 4 * gib})
 	if len(c.Fix) != 2 || c.Fix[0] != "sed -i 's/^pm.max_children.*/pm.max_children = 22/' /etc/php/8.2/fpm/pool.d/www.conf" {
 		t.Errorf("fix %q", c.Fix)
-	}
-}
-
-func FuzzParseProcNetTCP(f *testing.F) {
-	f.Add([]byte(procTCP))
-	f.Add([]byte(procTCP6))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		socks, err := ParseProcNetTCP(data)
-		if err != nil {
-			return
-		}
-		for _, s := range socks {
-			if !s.Addr.IsValid() || s.Addr.Is4In6() {
-				t.Fatalf("bad address %v", s.Addr)
-			}
-		}
-	})
-}
-
-func BenchmarkParseProcNetTCP(b *testing.B) {
-	data := []byte(procTCP + strings.Repeat("   9: 0100007F:0050 0100007F:D2B4 01 00000000:00000000 00:00000000 00000000    33        0 40001 1 0000000000000000 20 4 30 10 -1\n", 2000))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := ParseProcNetTCP(data); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -2,10 +2,10 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,28 +16,37 @@ import (
 // The system reads behind the checks. They are small on purpose: everything
 // they return is judged by the pure functions of this package.
 
-// ReadListeners parses procRoot/net/tcp and procRoot/net/tcp6 (procRoot is
-// "/proc" on a host). A missing tcp6 (IPv6 disabled) is not an error.
-// This is far cheaper than gopsutil's net.Connections, which readlinks every
-// file descriptor of every process.
-func ReadListeners(procRoot string) ([]Socket, error) {
-	var out []Socket
-	for _, name := range []string{"tcp", "tcp6"} {
-		p := filepath.Join(procRoot, "net", name)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			if name == "tcp6" && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		socks, err := ParseProcNetTCP(data)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", p, err)
-		}
-		out = append(out, socks...)
+// WebServerProcs are the web server processes running, one per name
+// (nginx, apache2, httpd), with the lowest pid (the master, normally).
+// /proc/PID/comm is readable by any user, so this works unprivileged.
+func WebServerProcs(procRoot string) []Proc {
+	dirs, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil
 	}
-	return out, nil
+	var out []Proc
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, d.Name(), "comm"))
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(string(b))
+		if name != "nginx" && name != "apache2" && name != "httpd" {
+			continue
+		}
+		i := slices.IndexFunc(out, func(p Proc) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			out = append(out, Proc{PID: int32(pid), Name: name})
+		case int32(pid) < out[i].PID:
+			out[i].PID = int32(pid)
+		}
+	}
+	return out
 }
 
 // SocketOwners finds the processes holding the given socket inodes by

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/origin-agent/origin-agent/agent/correlate"
 )
 
 // ExpiryWarning is how close to NotAfter a certificate gets a warning.
@@ -104,6 +106,7 @@ func TLSCheck(ctx context.Context, port uint16, dial TLSDialer, names []string, 
 	case Pass:
 		c.Summary = fmt.Sprintf("certificate on port %d is valid for %d name(s), expires %s", port, len(names), results[0].NotAfter)
 	case Fail:
+		c.Cause = correlate.CauseTLSInvalid
 		c.Summary = fmt.Sprintf("port %d: %s (Cloudflare: 525 when the handshake fails, 526 in Full (strict))", port, strings.Join(bad, "; "))
 	default:
 		c.Summary = fmt.Sprintf("port %d: %s (Cloudflare Full (strict) answers 526; Full accepts it)", port, strings.Join(bad, "; "))

@@ -71,7 +71,7 @@ type Correlate struct {
 // Checks is the [checks] table: the periodic host checks.
 type Checks struct {
 	Interval  Duration `toml:"interval"`
-	Ports     []int    `toml:"ports"`     // listeners that must be up (Cloudflare's 521)
+	Ports     []int    `toml:"ports"`     // listeners that must be up (Cloudflare's 521); empty = the ports the web servers' configurations listen on
 	Upstreams []string `toml:"upstreams"` // extra "unix:/path" or "host:port" to probe besides the discovered ones
 }
 
@@ -108,7 +108,7 @@ func Default() *Config {
 			Kernel:    "auto",
 		},
 		Correlate: Correlate{Gap: Duration(60 * time.Second)},
-		Checks:    Checks{Interval: Duration(10 * time.Second), Ports: []int{80, 443}},
+		Checks:    Checks{Interval: Duration(10 * time.Second)},
 		Firewall:  Firewall{AuditInterval: Duration(5 * time.Minute)},
 		Metrics:   Metrics{Listen: "127.0.0.1:9464"},
 		Privacy: Privacy{Redact: true, RedactParams: []string{

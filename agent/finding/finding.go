@@ -24,6 +24,7 @@ type Kind string
 const (
 	KindIncident Kind = "incident" // a burst of gateway statuses (correlator)
 	KindCheck    Kind = "check"    // a periodic check turned bad or good again
+	KindHealth   Kind = "health"   // the agent cannot use a source or probe (cause cannot_observe)
 )
 
 // Severity orders findings for people and alerting rules.

@@ -22,7 +22,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fset.SetOutput(stderr)
 	var (
 		format     = fset.String("format", "text", "output format: text or json")
-		portsFlag  = fset.String("ports", "80,443", "comma-separated `PORTS` Cloudflare connects to")
+		portsFlag  = fset.String("ports", "", "comma-separated `PORTS` Cloudflare connects to (default: the ports the nginx/apache configuration listens on)")
 		fix        = fset.Bool("fix", false, "print the commands that fix what is not passing")
 		apply      = fset.Bool("apply", false, "create/update the ORIGIN-AGENT-CF chain that accepts Cloudflare on PORTS (iptables and ip6tables)")
 		restrict   = fset.Bool("restrict", false, "with --apply: also drop new connections from other sources to PORTS (asks first; open connections stay; refuses when SSH uses one of PORTS)")
@@ -56,9 +56,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *format != "text" && *format != "json" {
 		return fail("--format must be text or json, not %q", *format)
 	}
-	ports, err := parsePorts(*portsFlag)
-	if err != nil {
-		return fail("--ports: %v", err)
+	var ports []uint16
+	if *portsFlag != "" {
+		p, err := parsePorts(*portsFlag)
+		if err != nil {
+			return fail("--ports: %v", err)
+		}
+		ports = p
 	}
 	if *restrict && !*apply {
 		return fail("--restrict needs --apply")
@@ -73,7 +77,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	root := os.Geteuid() == 0
 	lister := &firewall.SystemLister{LockTimeout: 5}
-	opts := audit.Options{Ports: ports, Ranges: ranges, NginxConf: *nginxConf, ApacheConf: *apacheConf}
+	opts := audit.Options{Ports: ports, PortsFrom: "--ports", Ranges: ranges, NginxConf: *nginxConf, ApacheConf: *apacheConf}
+	if len(ports) == 0 {
+		ports = audit.DerivedPorts(opts)
+	}
 	if root {
 		opts.Lister = lister
 	} else {

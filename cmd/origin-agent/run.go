@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent"
 	"github.com/origin-agent/origin-agent/agent/audit"
+	"github.com/origin-agent/origin-agent/agent/checks"
 	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/discover"
@@ -32,8 +34,10 @@ import (
 	"github.com/origin-agent/origin-agent/firewall"
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/apache"
+	"github.com/origin-agent/origin-agent/parsers/apacheconf"
 	"github.com/origin-agent/origin-agent/parsers/detect"
 	"github.com/origin-agent/origin-agent/parsers/kernel"
+	"github.com/origin-agent/origin-agent/parsers/nginxconf"
 )
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -188,6 +192,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	}
 
 	local := parsers.Options{Location: time.Local, Ref: time.Now()}
+	var kernelTried []checks.KernelAttempt
 	for _, w := range host.Watch() {
 		switch w.Kind {
 		case "kmsg":
@@ -198,14 +203,20 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 				ko.Start, ko.Recent = kmsg.StartRecent, replayKernel
 			}
 			r, err := kmsg.Open(ko)
+			kernelTried = append(kernelTried, checks.KernelAttempt{Source: "kmsg", Path: w.Path, Err: err})
 			if err != nil {
 				log.Warn("kernel log: /dev/kmsg not readable, falling back", "err", err)
-				opt.Kernel = kernelFallback(log, local, &opt, replayKernel)
+				opt.Kernel = kernelFallback(log, local, &opt, replayKernel, &kernelTried)
 				continue
 			}
 			opt.Kernel = &agent.KmsgSource{R: r}
 		case "journal":
-			if f, err := journal.New(journalOptions(cfg.Agent.StateDir, log, replayKernel)); err == nil {
+			f, err := journal.New(journalOptions(cfg.Agent.StateDir, log, replayKernel))
+			if err == nil {
+				err = checks.JournalReadable()
+			}
+			kernelTried = append(kernelTried, checks.KernelAttempt{Source: "journal", Path: w.Path, Err: err})
+			if f != nil {
 				opt.Kernel = &agent.JournalSource{F: f}
 			} else {
 				log.Warn("kernel log: journalctl unavailable", "err", err)
@@ -218,6 +229,9 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			for _, p := range paths {
 				fs := formatsFor(w)
 				opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: w.Type, Format: fs[0].Name, Formats: fs, Options: local, Site: w.Site})
+				if w.Type == parsers.TypeKernel {
+					kernelTried = append(kernelTried, checks.KernelAttempt{Source: "file", Path: p, Err: readable(p)})
+				}
 			}
 		}
 	}
@@ -230,17 +244,39 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			}
 		}
 	}
+	if host.Kernel.Source == "none" { // discovery found none readable
+		kernelTried = append(kernelTried, checks.KernelAttempt{Source: "none", Path: "the kernel log", Err: errors.New(host.Kernel.Reason)})
+	}
 	if targets := oomTargets(); len(targets) > 0 {
 		opt.Extra = append(opt.Extra, &agent.OOMSource{W: oomwatch.New(targets, time.Second)})
 	}
 
-	ports := make([]uint16, 0, len(cfg.Checks.Ports))
+	// The ports to check: [checks] ports when set, else those the web
+	// servers' configurations listen on.
+	lc := &checks.Listeners{Configured: webPorts(host)}
 	for _, p := range cfg.Checks.Ports {
-		ports = append(ports, uint16(p))
+		lc.Ports = append(lc.Ports, uint16(p))
 	}
-	opt.Checks = append(opt.Checks, &agent.ListenerCheck{Ports: cfg.Checks.Ports})
+	if len(lc.Ports) > 0 {
+		lc.Override = "[checks] ports"
+	} else if lc.Ports = checks.PortList(lc.Configured); len(lc.Ports) == 0 {
+		log.Warn("no web server configuration listens on a port Cloudflare connects to: listener checks are off; set [checks] ports to check some")
+	}
+	ports := lc.Ports
+	opt.Checks = append(opt.Checks, lc)
 	if ups := upstreamTargets(host, cfg); len(ups) > 0 {
-		opt.Checks = append(opt.Checks, &agent.UpstreamCheck{Targets: ups})
+		opt.Checks = append(opt.Checks, &checks.Upstreams{Targets: ups})
+	}
+	// Health: the logs and the kernel source the agent cannot read.
+	files := &checks.Files{}
+	for _, w := range opt.Watches {
+		if w.Type != parsers.TypeKernel {
+			files.Files = append(files.Files, checks.WatchedFile{Path: w.Path, PHPFPM: w.Type == parsers.TypePHPFPM})
+		}
+	}
+	opt.Checks = append(opt.Checks, files)
+	if len(kernelTried) > 0 {
+		opt.Checks = append(opt.Checks, &checks.Static{Label: "kernel", Results: []checks.Check{checks.KernelHealth(kernelTried)}})
 	}
 	ranges, err := firewall.Load(cfg.Agent.StateDir)
 	if err != nil && !errors.Is(err, firewall.ErrUsingEmbedded) {
@@ -250,7 +286,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	if every := cfg.Firewall.AuditInterval.D(); every > 0 {
 		lister := &firewall.SystemLister{LockTimeout: 5}
 		ac := &agent.AuditCheck{Every: every, Log: log, Opts: audit.Options{
-			Ports: ports, Ranges: ranges, Lister: lister, NginxConf: cfg.Sources.NginxConf, ApacheConf: cfg.Sources.ApacheConf,
+			Ports: ports, PortsFrom: lc.Override, Ranges: ranges, Lister: lister, NginxConf: cfg.Sources.NginxConf, ApacheConf: cfg.Sources.ApacheConf,
 		}}
 		if cfg.Firewall.Manage {
 			ac.Manage = &audit.ApplyOptions{Ranges: ranges, Ports: ports, IPTables: lister.IPTables}
@@ -276,17 +312,22 @@ func journalOptions(stateDir string, log *slog.Logger, replay time.Duration) jou
 
 // kernelFallback picks the kernel source when /dev/kmsg is not readable:
 // journalctl when present, else the syslog file.
-func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay time.Duration) agent.InputSource {
-	if _, err := exec.LookPath("journalctl"); err == nil {
+func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay time.Duration, tried *[]checks.KernelAttempt) agent.InputSource {
+	if p, err := exec.LookPath("journalctl"); err == nil {
 		if f, err := journal.New(journalOptions(opt.StateDir, log, replay)); err == nil {
+			*tried = append(*tried, checks.KernelAttempt{Source: "journal", Path: p, Err: checks.JournalReadable()})
 			return &agent.JournalSource{F: f}
 		}
 	}
 	for _, p := range []string{"/var/log/kern.log", "/var/log/messages"} {
-		if f, err := os.Open(p); err == nil {
-			f.Close()
+		err := readable(p)
+		if err == nil {
 			opt.Watches = append(opt.Watches, agent.Watch{Path: p, Type: parsers.TypeKernel, Parse: kernel.New(o)})
+			*tried = append(*tried, checks.KernelAttempt{Source: "file", Path: p})
 			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			*tried = append(*tried, checks.KernelAttempt{Source: "file", Path: p, Err: err})
 		}
 	}
 	log.Warn("no kernel log readable: OOM kills are seen only through cgroup counters")
@@ -337,6 +378,33 @@ func oomTargets() []oomwatch.Target {
 		}
 	}
 	return out
+}
+
+// readable opens and closes path.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// webPorts are the ports the discovered nginx and apache configurations
+// listen on.
+func webPorts(h *discover.Host) []checks.WebPort {
+	var ngx *nginxconf.Config
+	if h.Nginx != nil {
+		ngx = h.Nginx.Config
+	}
+	var apc *apacheconf.Config
+	unit := "apache2"
+	if h.Apache != nil {
+		apc = h.Apache.Config
+		if strings.Contains(h.Apache.Conf, "/httpd/") {
+			unit = "httpd"
+		}
+	}
+	return checks.WebPorts(ngx, apc, unit)
 }
 
 // upstreamTargets are what the web servers proxy to, plus [checks]

@@ -294,7 +294,9 @@ func checkWellFormed(t *testing.T, all []seen) {
 			t.Errorf("incident finding without evidence: %s", s.raw)
 		case f.Kind == finding.KindIncident && f.Statuses == nil:
 			t.Errorf("incident finding without statuses: %s", s.raw)
-		case f.Kind != finding.KindIncident && f.Kind != finding.KindCheck:
+		case f.Kind != finding.KindIncident && f.Kind != finding.KindCheck && f.Kind != finding.KindHealth:
+			t.Errorf("kind %q: %s", f.Kind, s.raw)
+		case f.Kind == finding.KindHealth && (f.Severity != finding.SeverityWarning || f.Cause != "cannot_observe"):
 			t.Errorf("kind %q: %s", f.Kind, s.raw)
 		case f.Cause == "" || f.Summary == "":
 			t.Errorf("empty cause or summary: %s", s.raw)

@@ -28,6 +28,7 @@ func testBadInput(t *testing.T, bin string) {
 	t.Run("file_deleted_and_recreated", func(t *testing.T) { testRecreated(t, bin) })
 	t.Run("config_with_five_mistakes", func(t *testing.T) { testFiveMistakes(t, bin) })
 	t.Run("sighup_reload", func(t *testing.T) { testReload(t, bin) })
+	t.Run("health_as_nobody", func(t *testing.T) { testHealthAsNobody(t, bin) })
 }
 
 // accessLine is an nginx "combined" line at tm.
@@ -113,6 +114,14 @@ func testUnreadable(t *testing.T, bin string) {
 	}
 	if !ag.waitStderr(5*time.Second, regexp.MustCompile(`(?i)level=WARN.*kmsg.*(not readable|permission|not permitted)`)) {
 		t.Errorf("no warning that /dev/kmsg is not readable:\n%s", ag.stderr.String())
+	}
+	// Each is also one health finding naming it, with the grant.
+	if h, ok := ag.waitFinding(0, 10*time.Second, isHealth(secret)); !ok || !strings.Contains(h.f.Remediation, "setfacl -m u:nobody:r "+secret) {
+		t.Errorf("health finding for %s: %q (found=%v)", secret, h.raw, ok)
+	}
+	if h, ok := ag.waitFinding(0, 10*time.Second, func(f finding.Finding) bool { return f.Kind == finding.KindHealth && f.Check == "health.kernel" }); !ok ||
+		!strings.Contains(h.f.Remediation, "CAP_SYSLOG") || !strings.Contains(h.f.Summary, "/dev/kmsg") {
+		t.Errorf("health finding for the kernel log: %q (found=%v)", h.raw, ok)
 	}
 	outage(t, access, errLog, 6)
 	if _, ok := ag.waitFinding(0, 10*time.Second, upstreamDownIncident); !ok {

@@ -35,22 +35,11 @@ type Listeners struct {
 // ReadListeners reads procRoot/net/tcp, tcp6 and unix (procRoot is
 // normally "/proc"). A missing tcp6 (IPv6 disabled) is not an error.
 func ReadListeners(procRoot string) (Listeners, error) {
-	var l Listeners
-	for _, name := range []string{"tcp", "tcp6"} {
-		p := filepath.Join(procRoot, "net", name)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			if name == "tcp6" && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return Listeners{}, fmt.Errorf("read %s: %w", p, err)
-		}
-		tcp, err := ParseTCP(b)
-		if err != nil {
-			return Listeners{}, fmt.Errorf("%s: %w", p, err)
-		}
-		l.TCP = append(l.TCP, tcp...)
+	tcp, err := ReadTCP(procRoot)
+	if err != nil {
+		return Listeners{}, err
 	}
+	l := Listeners{TCP: tcp}
 	p := filepath.Join(procRoot, "net", "unix")
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -60,6 +49,27 @@ func ReadListeners(procRoot string) (Listeners, error) {
 		return Listeners{}, fmt.Errorf("%s: %w", p, err)
 	}
 	return l, nil
+}
+
+// ReadTCP reads the TCP listeners of procRoot/net/tcp and tcp6 only.
+func ReadTCP(procRoot string) ([]TCPListener, error) {
+	var out []TCPListener
+	for _, name := range []string{"tcp", "tcp6"} {
+		p := filepath.Join(procRoot, "net", name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			if name == "tcp6" && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		tcp, err := ParseTCP(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, tcp...)
+	}
+	return out, nil
 }
 
 // ListensTCP reports whether something accepts TCP connections to ap: a
