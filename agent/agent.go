@@ -133,11 +133,10 @@ type Agent struct {
 	pools   *poolWarnings // owned by the loop goroutine
 	upd     *updateThrottle
 
-	mu       sync.Mutex
-	ready    bool
-	failing  map[string]failingCheck
-	updSeq   map[string]int
-	lastTick time.Time
+	mu      sync.Mutex
+	ready   bool
+	failing map[string]failingCheck
+	updSeq  map[string]int
 }
 
 type failingCheck struct {

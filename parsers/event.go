@@ -123,8 +123,6 @@ const (
 	SigOOMConstraint // oom-kill:constraint=...,task=name,pid=N,uid=N
 	SigOOMReaper     // oom_reaper: reaped process N (name)
 	SigSegfault      // name[N]: segfault at ... ip ... error N in ...
-
-	sigCount
 )
 
 var signalNames = [...]string{

@@ -144,19 +144,6 @@ func (c *CloudflareTraffic) Observe(addr []byte, t time.Time) {
 	}
 }
 
-func (c *CloudflareTraffic) Name() string { return "cloudflare-traffic" }
-
-func (c *CloudflareTraffic) Run(context.Context) []Check {
-	if !c.Active() {
-		return nil
-	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	return []Check{c.Result(now())}
-}
-
 // Result judges the minutes before now.
 func (c *CloudflareTraffic) Result(now time.Time) Check {
 	c.mu.Lock()

@@ -85,6 +85,10 @@ func (c Cause) Describe() string {
 		return "TLS certificate invalid"
 	case CauseCloudflareStopped:
 		return "traffic from Cloudflare stopped"
+	case CausePoolSaturated:
+		return "early warning: a php-fpm pool reached pm.max_children (504s may follow)"
+	case "cannot_observe":
+		return "the agent cannot read a log, socket or kernel source it needs (a health finding, never an incident)"
 	}
 	return "unknown: no corroborating signal in the logs read"
 }

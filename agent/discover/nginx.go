@@ -106,9 +106,7 @@ func (h *Host) nginx(ctx context.Context) {
 	}
 	n.Config = cfg
 	h.nginxLogs(n, cfg)
-	for _, p := range upstreamTargets(cfg) {
-		n.Upstreams = append(n.Upstreams, p)
-	}
+	n.Upstreams = append(n.Upstreams, upstreamTargets(cfg)...)
 	for _, s := range cfg.Servers() {
 		srv := Server{Names: s.Names, Where: where(s.File, s.Line)}
 		for _, l := range s.Listens {

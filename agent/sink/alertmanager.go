@@ -125,8 +125,12 @@ func (s *alertmanagerSink) alertOf(f finding.Finding, now time.Time) (a amAlert,
 	return a, resolved
 }
 
-// siteOf is the first site the finding's scope names, "" when none.
+// siteOf is the incident's most affected site (its scope's first), "" when
+// none: as the Loki sink's site label.
 func siteOf(f finding.Finding) string {
+	if len(f.Scope.Sites) > 0 {
+		return f.Scope.Sites[0]
+	}
 	return ""
 }
 

@@ -26,6 +26,7 @@ func TestAlertmanagerE2E(t *testing.T) {
 	inc.State = finding.StateOpened
 	inc.Start = time.Now().Add(-2 * time.Second).UTC()
 	inc.End = time.Now().UTC()
+	inc.Scope = correlate.Scope{Sites: []string{"shop.example.com", "blog.example.com"}}
 	if err := s.Send(ctx, []finding.Finding{inc}); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestAlertmanagerE2E(t *testing.T) {
 	}
 	a := as[0]
 	for k, want := range map[string]string{"alertname": "OriginAgentIncident", "cause": string(correlate.CauseOOMKill),
-		"host": "web1.example.com", "severity": "critical", "incident_id": inc.IncidentID, "env": "prod"} {
+		"host": "web1.example.com", "severity": "critical", "incident_id": inc.IncidentID, "env": "prod", "site": "shop.example.com"} {
 		if a.Labels[k] != want {
 			t.Errorf("label %s = %q, want %q (labels %v)", k, a.Labels[k], want, a.Labels)
 		}

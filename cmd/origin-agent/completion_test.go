@@ -101,12 +101,6 @@ func TestZshCompletion(t *testing.T) {
 }
 
 func TestZshFlagSpec(t *testing.T) {
-	var visible []string
-	for _, c := range commands() {
-		if !c.hidden {
-			visible = append(visible, c.name)
-		}
-	}
 	cases := []struct {
 		f    flagDoc
 		want string

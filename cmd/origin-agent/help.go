@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/origin-agent/origin-agent/agent/checks"
 	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
@@ -81,9 +82,10 @@ func knownCauses() []correlate.Cause {
 		correlate.CauseRequestTerminated, correlate.CauseUpstreamCrash, correlate.CausePermissionDenied,
 		correlate.CauseHeaderTooBig, correlate.CauseUpstreamTimeout, correlate.CauseInvalidResponse,
 		correlate.CauseNoLiveUpstreams, correlate.CauseWorkerConnections, correlate.CauseApacheMaxWorkers,
-		correlate.CauseRateLimited, correlate.CauseApplicationError, correlate.CauseUnknown,
+		correlate.CauseRateLimited, correlate.CauseApplicationError, correlate.CauseCloudflareTimeout,
+		correlate.CauseWebServerCrash, correlate.CauseUnknown,
 		correlate.CauseListenerDown, correlate.CauseFirewallBlocks, correlate.CauseTLSInvalid,
-		correlate.CauseCloudflareStopped,
+		correlate.CauseCloudflareStopped, correlate.CausePoolSaturated, checks.CauseCannotObserve,
 	}
 }
 

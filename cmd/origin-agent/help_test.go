@@ -1,6 +1,11 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,5 +98,44 @@ func TestHelpConfigIsValidTOML(t *testing.T) {
 	}
 	if c.Agent.StateDir != config.Default().Agent.StateDir || !strings.Contains(keys, "[checks]") {
 		t.Errorf("help config:\n%s", keys)
+	}
+}
+
+// TestHelpCausesComplete: every Cause constant the correlator and the
+// checks define is listed by `help causes` (a new cause cannot be left out).
+func TestHelpCausesComplete(t *testing.T) {
+	listed := map[string]bool{}
+	for _, c := range knownCauses() {
+		listed[string(c)] = true
+	}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"../../agent/correlate", "../../agent/checks"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				vs, ok := n.(*ast.ValueSpec)
+				if !ok || len(vs.Values) != 1 {
+					return true
+				}
+				typ, _ := vs.Type.(*ast.Ident)
+				sel, _ := vs.Type.(*ast.SelectorExpr)
+				if (typ == nil || typ.Name != "Cause") && (sel == nil || sel.Sel.Name != "Cause") {
+					return true
+				}
+				if lit, ok := vs.Values[0].(*ast.BasicLit); ok {
+					if v, _ := strconv.Unquote(lit.Value); !listed[v] {
+						t.Errorf("%s: cause %q (%s) is not in help causes (knownCauses)", path, v, vs.Names[0].Name)
+					}
+				}
+				return true
+			})
+		}
 	}
 }

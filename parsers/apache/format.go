@@ -22,7 +22,6 @@ const maxFields = 64
 // use by any number of parsers.
 type Format struct {
 	name  string
-	spec  string
 	items []item
 	// prefix lets a line carry extra text after the format (the built-in
 	// common/combined formats, which real configs extend at the end).
@@ -39,9 +38,6 @@ type Format struct {
 
 // Name returns the nickname the format was compiled with.
 func (f *Format) Name() string { return f.name }
-
-// Spec returns the LogFormat string the format was compiled from.
-func (f *Format) Spec() string { return f.spec }
 
 // item is one piece of a format: literal text, or one % directive.
 type item struct {
@@ -109,7 +105,7 @@ const (
 // mod_log_config does. Unknown directives are an error, as they are for
 // Apache.
 func CompileLogFormat(name, spec string) (*Format, error) {
-	f := &Format{name: name, spec: spec}
+	f := &Format{name: name}
 	var lit strings.Builder
 	flush := func() {
 		if lit.Len() > 0 {

@@ -116,33 +116,9 @@ func Choose(name string, sample [][]byte, formats []Format) (Format, Result, boo
 	return formats[r.Index], r, true
 }
 
-// WithFallback returns a parser that reads a line with primary and, when
-// that does not match, with each of others in turn: a file whose lines
-// mostly follow one access format but now and then another (a vhost line
-// among combined ones, a common line) loses none of them. Lines primary
-// reads cost nothing more. A continuation (parsers.ErrContinuation) is
-// returned as it is.
-func WithFallback(primary parsers.Func, others ...parsers.Func) parsers.Func {
-	if len(others) == 0 {
-		return primary
-	}
-	return func(line []byte) (parsers.Event, error) {
-		ev, err := primary(line)
-		if err == nil || errors.Is(err, parsers.ErrContinuation) {
-			return ev, err
-		}
-		for _, p := range others {
-			if ev2, err2 := p(line); err2 == nil {
-				return ev2, nil
-			}
-		}
-		return ev, err
-	}
-}
-
 // Build makes the parser for a file read with formats[i]. An access
-// format falls back, line by line, to the other formats of its type (see
-// WithFallback), then to its server's error log (nginx and Apache write
+// format falls back, line by line, to the other formats of its type (a
+// vhost line among combined ones, a common line), then to its server's error log (nginx and Apache write
 // both to syslog when configured so, and such files mix them: LineType
 // tells the type of each event), and reads all of these behind a syslog
 // prefix too.
@@ -219,25 +195,6 @@ func fallback(line []byte, ev parsers.Event, err error, primary parsers.Func, ot
 		}
 	}
 	return ev, err
-}
-
-// SyslogFallback returns a parser that reads a line with p and, when that
-// does not match and the line starts with a syslog header ("Dec  9
-// 21:35:20 host nginx: …", RFC 3339 stamps too), reads the message after
-// the header with p. The message's own time stamp is kept.
-func SyslogFallback(p parsers.Func) parsers.Func {
-	return func(line []byte) (parsers.Event, error) {
-		ev, err := p(line)
-		if err == nil || errors.Is(err, parsers.ErrContinuation) || len(line) == 0 || line[0] == '[' || line[0] == '{' {
-			return ev, err
-		}
-		if h, ok := parsers.ParseSyslog(line, parsers.Options{}); ok {
-			if ev2, err2 := p(h.Msg); err2 == nil {
-				return ev2, nil
-			}
-		}
-		return ev, err
-	}
 }
 
 // LineType is the type of an event read from a file of type t: an error
