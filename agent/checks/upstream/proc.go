@@ -100,38 +100,17 @@ func (l Listeners) ListensUnix(path string) bool {
 }
 
 // ParseTCP parses /proc/net/tcp or /proc/net/tcp6 and returns the sockets
-// in LISTEN state. Addresses are hex words in host byte order.
+// in LISTEN state: ParseTCPSockets, the one parser of that table, filtered.
 func ParseTCP(b []byte) ([]TCPListener, error) {
+	socks, err := ParseTCPSockets(b)
+	if err != nil {
+		return nil, err
+	}
 	var out []TCPListener
-	first := true
-	for line := range bytes.Lines(b) {
-		if first { // "  sl  local_address rem_address   st ..."
-			first = false
-			continue
+	for _, so := range socks {
+		if so.State == TCPListen {
+			out = append(out, TCPListener{Addr: so.Local, UID: so.UID, Inode: so.Inode})
 		}
-		f := bytes.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) < 10 {
-			return nil, fmt.Errorf("short line %q", bytes.TrimSpace(line))
-		}
-		if string(f[3]) != "0A" {
-			continue
-		}
-		ap, err := parseHexAddrPort(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("local address %q: %w", f[1], err)
-		}
-		uid, err := strconv.ParseUint(string(f[7]), 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("uid %q: %w", f[7], err)
-		}
-		inode, err := strconv.ParseUint(string(f[9]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("inode %q: %w", f[9], err)
-		}
-		out = append(out, TCPListener{Addr: ap, UID: uint32(uid), Inode: inode})
 	}
 	return out, nil
 }
