@@ -151,6 +151,21 @@ func TestCapturedApacheChildSegfault(t *testing.T) {
 	}
 }
 
+// TestCapturedApachePoolExhausted: apache 2.4 + php8.2-fpm as Debian sets
+// them up (SetHandler "proxy:unix:…sock|fcgi://localhost", ProxyTimeout 20,
+// pm = dynamic, max_children 5), 12 requests to a 35 s script, then 8 to a
+// fast page. Apache stamps the 504s with the time each request began, but
+// writes its AH01075 (polling) 20 s later; php-fpm warns of max_children.
+func TestCapturedApachePoolExhausted(t *testing.T) {
+	inc := one(t, run(t, DefaultConfig(), captured(t, "apache-pool-exhausted", true)))
+	if inc.Cause != CausePoolExhausted || inc.Statuses["504"] != 20 {
+		t.Fatalf("cause %s statuses %v: %s", inc.Cause, inc.Statuses, inc.Summary)
+	}
+	if !contains(inc.Summary, `"www"`) {
+		t.Errorf("summary does not name the pool: %s", inc.Summary)
+	}
+}
+
 // TestCapturedWorkerConnections: worker_connections 16 under 30 concurrent
 // requests: nginx warns and drops connections, the access log has no 5xx.
 func TestCapturedWorkerConnections(t *testing.T) {

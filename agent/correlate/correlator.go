@@ -467,7 +467,16 @@ func (c *Correlator) close() {
 	c.cur = nil
 	c.prevLast = inc.last
 	inc.commitRun()
-	inc.commitTail(inc.last.Add(c.cfg.Lookahead))
+	until := inc.last.Add(c.cfg.Lookahead)
+	if inc.apacheReq > 0 {
+		// Apache stamps an access line with the time the request began
+		// (%t), but logs its proxy error when the request gives up:
+		// ProxyTimeout (Debian: Timeout, 300 s) later. Every signal up to
+		// the quiet gap that closes the incident may still be about its
+		// requests (AH01075 of an exhausted pool, 20 s after the status).
+		until = inc.last.Add(max(c.cfg.Lookahead, c.cfg.Gap))
+	}
+	inc.commitTail(until)
 	d := c.diagnose(inc)
 	d.Closed = true
 	c.out = append(c.out, Update{State: Closed, Incident: d})

@@ -27,6 +27,7 @@ type incident struct {
 	cfRays      int           // affected requests that carried CF-Ray
 	fromEdge    int           // affected requests whose TCP peer was a Cloudflare address
 	apache      int           // gateway statuses from apache access logs
+	apacheReq   int           // of apache: statuses from access lines, stamped when the request began
 	pseudo      int           // gateway statuses inferred from proxy errors
 	gwEvidence  []Evidence
 	firstText   string
@@ -166,6 +167,9 @@ func (inc *incident) commit(g gateway) {
 	}
 	if g.apache {
 		inc.apache++
+		if !g.pseudo {
+			inc.apacheReq++
+		}
 	}
 	if g.pseudo {
 		inc.pseudo++
