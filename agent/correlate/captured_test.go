@@ -204,3 +204,80 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// TestCapturedApachePoolExhaustedLive: the same real lines as the daemon
+// reads them — each access line arrives when Apache writes it, at the end of
+// the request (with its proxy error), though it is stamped with its start.
+// The live findings must name the exhausted pool as soon as the error lines
+// are read, not only the closed incident a gap later.
+func TestCapturedApachePoolExhaustedLive(t *testing.T) {
+	in := captured(t, "apache-pool-exhausted", true)
+	var access, errs, other []Input
+	for _, i := range in {
+		switch {
+		case i.Type == parsers.TypeApacheAccess && i.Event.Status == 504:
+			access = append(access, i)
+		case i.Type == parsers.TypeApacheError && i.Event.Signal == parsers.SigApacheTimeout:
+			errs = append(errs, i)
+		default:
+			other = append(other, i)
+		}
+	}
+	if len(access) == 0 || len(access) != len(errs) {
+		t.Fatalf("%d access lines, %d proxy errors: the capture should pair them", len(access), len(errs))
+	}
+	// Arrival: php-fpm's and other lines when logged; each access line
+	// with the proxy error of its request (the i-th of each, in order).
+	type arrival struct {
+		at time.Time
+		in Input
+	}
+	var feed []arrival
+	for _, i := range other {
+		feed = append(feed, arrival{i.Event.Time, i})
+	}
+	for k := range access {
+		feed = append(feed, arrival{errs[k].Event.Time, errs[k]}, arrival{errs[k].Event.Time, access[k]})
+	}
+	sort.SliceStable(feed, func(i, j int) bool { return feed[i].at.Before(feed[j].at) })
+
+	cfg := DefaultConfig()
+	cfg.Emit = true
+	cfg.Settle = time.Second // as the daemon sets it
+	c := New(cfg)
+	var live, closed []Update
+	for _, f := range feed {
+		for _, u := range c.Tick(f.at) {
+			if u.State == Closed {
+				closed = append(closed, u)
+			} else {
+				live = append(live, u)
+			}
+		}
+		in := f.in
+		c.Observe(&in)
+	}
+	last := feed[len(feed)-1].at
+	for _, at := range []time.Time{last.Add(2 * time.Second), last.Add(cfg.Gap + 10*time.Second)} {
+		for _, u := range c.Tick(at) {
+			if u.State == Closed {
+				closed = append(closed, u)
+			} else {
+				live = append(live, u)
+			}
+		}
+	}
+	named := false
+	for _, u := range live {
+		named = named || u.Incident.Cause == CausePoolExhausted
+	}
+	if !named {
+		for _, u := range live {
+			t.Logf("%v %s: %s", u.State, u.Incident.Cause, u.Incident.Summary)
+		}
+		t.Errorf("no live finding named %s before the incident closed", CausePoolExhausted)
+	}
+	if len(closed) != 1 || closed[0].Incident.Cause != CausePoolExhausted {
+		t.Errorf("closed: %+v", closed)
+	}
+}

@@ -200,7 +200,13 @@ func (inc *incident) commitRun() {
 }
 
 func (inc *incident) addTail(s signal) {
-	if !s.t.After(inc.last) {
+	// Behind apache every signal up to the quiet gap may be about the
+	// requests already counted (their access lines carry the time they
+	// began; the proxy error comes when they give up, ProxyTimeout later),
+	// and close takes them all (see close): take them now, so that the
+	// live findings name the cause as soon as the error line is read,
+	// not only the closed one.
+	if !s.t.After(inc.last) || inc.apacheReq > 0 {
 		inc.addSignal(s)
 		return
 	}
