@@ -236,8 +236,11 @@ func TestCapturedApachePoolExhaustedLive(t *testing.T) {
 	for _, i := range other {
 		feed = append(feed, arrival{i.Event.Time, i})
 	}
+	// As on the stock host: the requests give up together, so every error
+	// line is read within half a second, before the first status settles.
 	for k := range access {
-		feed = append(feed, arrival{errs[k].Event.Time, errs[k]}, arrival{errs[k].Event.Time, access[k]})
+		at := errs[0].Event.Time.Add(time.Duration(k) * 20 * time.Millisecond)
+		feed = append(feed, arrival{at, errs[k]}, arrival{at, access[k]})
 	}
 	sort.SliceStable(feed, func(i, j int) bool { return feed[i].at.Before(feed[j].at) })
 

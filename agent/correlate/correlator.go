@@ -435,8 +435,15 @@ func (c *Correlator) open(g gateway) {
 	if !c.floor.IsZero() && !from.After(c.floor) {
 		from = c.floor.Add(time.Nanosecond)
 	}
+	until := g.t.Add(c.cfg.Lookahead)
+	if g.apache && !g.pseudo {
+		// Apache's access time is the request's start; its proxy error,
+		// read before the status settled, may be ProxyTimeout later (see
+		// close and incident.addTail).
+		until = g.t.Add(max(c.cfg.Lookahead, c.cfg.Gap))
+	}
 	for _, s := range c.ring {
-		if !s.t.Before(from) && !s.t.After(g.t.Add(c.cfg.Lookahead)) {
+		if !s.t.Before(from) && !s.t.After(until) {
 			inc.addSignal(s)
 		}
 	}
