@@ -143,6 +143,10 @@ type gateway struct {
 	fromEdge bool   // the TCP peer was a Cloudflare address
 }
 
+// startStamped reports whether g's time is when its request began (an
+// apache access line's %t) rather than when it ended: see reach.
+func (g gateway) startStamped() bool { return g.apache && !g.pseudo }
+
 // Observe hands one parsed line to the correlator. Lines with a zero time
 // are taken to be at the latest time seen.
 func (c *Correlator) Observe(in *Input) {
@@ -435,13 +439,7 @@ func (c *Correlator) open(g gateway) {
 	if !c.floor.IsZero() && !from.After(c.floor) {
 		from = c.floor.Add(time.Nanosecond)
 	}
-	until := g.t.Add(c.cfg.Lookahead)
-	if g.apache && !g.pseudo {
-		// Apache's access time is the request's start; its proxy error,
-		// read before the status settled, may be ProxyTimeout later (see
-		// close and incident.addTail).
-		until = g.t.Add(max(c.cfg.Lookahead, c.cfg.Gap))
-	}
+	until := g.t.Add(c.reach(g.startStamped()))
 	for _, s := range c.ring {
 		if !s.t.Before(from) && !s.t.After(until) {
 			inc.addSignal(s)
@@ -474,19 +472,26 @@ func (c *Correlator) close() {
 	c.cur = nil
 	c.prevLast = inc.last
 	inc.commitRun()
-	until := inc.last.Add(c.cfg.Lookahead)
-	if inc.apacheReq > 0 {
-		// Apache stamps an access line with the time the request began
-		// (%t), but logs its proxy error when the request gives up:
-		// ProxyTimeout (Debian: Timeout, 300 s) later. Every signal up to
-		// the quiet gap that closes the incident may still be about its
-		// requests (AH01075 of an exhausted pool, 20 s after the status).
-		until = inc.last.Add(max(c.cfg.Lookahead, c.cfg.Gap))
-	}
+	until := inc.last.Add(c.reach(inc.startStamped()))
 	inc.commitTail(until)
 	d := c.diagnose(inc)
 	d.Closed = true
 	c.out = append(c.out, Update{State: Closed, Incident: d})
+}
+
+// reach is how long after a gateway status's time stamp its proxy error
+// (or php-fpm's word about it) may still be logged. nginx stamps an access
+// line when the request ends, with its error: the lookahead covers the
+// spread. Apache stamps it with the time the request began (%t) and logs
+// the proxy error when the request gives up, ProxyTimeout later (Debian:
+// Timeout, 300 s; AH01075 of an exhausted pool 20 s after the status on
+// the stock host): every signal up to the quiet gap that ends the incident
+// may be about its requests. open, close and incident.addTail use it.
+func (c *Correlator) reach(startStamped bool) time.Duration {
+	if startStamped {
+		return max(c.cfg.Lookahead, c.cfg.Gap)
+	}
+	return c.cfg.Lookahead
 }
 
 // prune forgets what no future incident can use.

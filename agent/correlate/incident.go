@@ -167,9 +167,9 @@ func (inc *incident) commit(g gateway) {
 	}
 	if g.apache {
 		inc.apache++
-		if !g.pseudo {
-			inc.apacheReq++
-		}
+	}
+	if g.startStamped() {
+		inc.apacheReq++
 	}
 	if g.pseudo {
 		inc.pseudo++
@@ -192,6 +192,10 @@ func (inc *incident) commit(g gateway) {
 	inc.tail = inc.tail[:n]
 }
 
+// startStamped reports whether the incident has statuses from access lines
+// stamped when their request began (apache's %t): see Correlator.reach.
+func (inc *incident) startStamped() bool { return inc.apacheReq > 0 }
+
 func (inc *incident) commitRun() {
 	for _, g := range inc.run {
 		inc.commit(g)
@@ -200,13 +204,11 @@ func (inc *incident) commitRun() {
 }
 
 func (inc *incident) addTail(s signal) {
-	// Behind apache every signal up to the quiet gap may be about the
-	// requests already counted (their access lines carry the time they
-	// began; the proxy error comes when they give up, ProxyTimeout later),
-	// and close takes them all (see close): take them now, so that the
-	// live findings name the cause as soon as the error line is read,
-	// not only the closed one.
-	if !s.t.After(inc.last) || inc.apacheReq > 0 {
+	// A start-stamped incident (apache) reaches to the gap that closes it
+	// (Correlator.reach): close would take every tail signal, so it is
+	// taken now, and the live findings name the cause as soon as the proxy
+	// error is read.
+	if !s.t.After(inc.last) || inc.startStamped() {
 		inc.addSignal(s)
 		return
 	}
