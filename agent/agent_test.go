@@ -89,29 +89,16 @@ func TestLivePipeline(t *testing.T) {
 	appendLine(t, errlog, `2026/11/20 10:00:00 [notice] 1#1: start worker processes`)
 
 	out := newCollect()
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second // as run sets it
 	opt := Options{
-		StateDir: filepath.Join(dir, "state"),
-		Host:     "web1",
-		Watches: []Watch{
-			{Path: access, Type: parsers.TypeNginxAccess, Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
-			{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
-		},
-		Correlate:     cfg,
+		StateDir:      filepath.Join(dir, "state"),
+		Host:          "web1",
+		Watches:       nginxWatches(access, errlog),
+		Correlate:     liveCorrelate(),
 		MetricsListen: "127.0.0.1:0",
 		Emitters:      []Emitter{out},
 		Log:           testLog(t),
 	}
-	a, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(600 * time.Millisecond) // sources choose their start (end of file)
+	a, stop := startAgent(t, opt)
 
 	now := time.Now()
 	for i := 0; i < 3; i++ {
@@ -162,15 +149,7 @@ func TestLivePipeline(t *testing.T) {
 		t.Errorf("metrics lack counters:\n%s", m)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5 s of cancel")
-	}
+	stop()
 
 	// The closed incident's end is kept for the next start (Resume).
 	if end, err := loadLastIncident(opt.StateDir); err != nil || !end.Equal(closed.End) {
@@ -259,4 +238,53 @@ func TestHealthFinding(t *testing.T) {
 	if out.fs[0].State != finding.StateFailing || out.fs[1].State != finding.StateResolved {
 		t.Errorf("states %s %s", out.fs[0].State, out.fs[1].State)
 	}
+}
+
+// liveCorrelate is the correlator of the live tests: a 2 s gap (incidents
+// close quickly) and the 1 s settle `origin-agent run` sets.
+func liveCorrelate() correlate.Config {
+	cfg := correlate.DefaultConfig()
+	cfg.Gap = 2 * time.Second
+	cfg.Settle = time.Second
+	return cfg
+}
+
+// nginxWatches read an nginx access log (combined) and its error log.
+func nginxWatches(access, errlog string) []Watch {
+	return []Watch{
+		{Path: access, Type: parsers.TypeNginxAccess, Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
+		{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
+	}
+}
+
+// startAgent runs New(opt) and returns once its sources had the time to
+// choose where to start (the end of each file). stop cancels Run and fails
+// the test when it does not return within 5 s or returns an error; it runs
+// at the test's end too, and only once.
+func startAgent(t *testing.T, opt Options) (a *Agent, stop func()) {
+	t.Helper()
+	a, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Errorf("Run did not return within 5 s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	time.Sleep(600 * time.Millisecond)
+	return a, stop
 }

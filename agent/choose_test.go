@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/detect"
@@ -30,11 +28,8 @@ func TestDaemonChoosesFormats(t *testing.T) {
 	appendLine(t, common, `198.51.100.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 612`)
 
 	out := newCollect()
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second
 	local := parsers.Options{Location: time.Local, Ref: time.Now()}
-	opt := Options{
+	a, stop := startAgent(t, Options{
 		StateDir: filepath.Join(dir, "state"),
 		Host:     "web1",
 		Watches: []Watch{
@@ -42,18 +37,10 @@ func TestDaemonChoosesFormats(t *testing.T) {
 			{Path: jsonLog, Type: parsers.TypeNginxAccess, Formats: detect.Builtin(parsers.TypeNginxAccess), Options: local},
 			{Path: errLog, Type: parsers.TypeNginxError, Formats: detect.Builtin(parsers.TypeNginxError), Options: local},
 		},
-		Correlate: cfg,
+		Correlate: liveCorrelate(),
 		Emitters:  []Emitter{out},
 		Log:       testLog(t),
-	}
-	a, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(600 * time.Millisecond) // sources choose their start (end of file)
+	})
 
 	now := time.Now().UTC()
 	for i := 0; i < 3; i++ {
@@ -71,8 +58,7 @@ func TestDaemonChoosesFormats(t *testing.T) {
 			t.Errorf("parse errors: %s", l)
 		}
 	}
-	cancel()
-	<-done
+	stop()
 }
 
 // A log rotated to a file in another format (combined, then JSON after a
@@ -83,26 +69,15 @@ func TestDaemonRechoosesAfterRotation(t *testing.T) {
 	access := filepath.Join(dir, "access.log")
 	appendLine(t, access, `198.51.100.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`)
 	out := newCollect()
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second
-	opt := Options{
+	a, stop := startAgent(t, Options{
 		StateDir: filepath.Join(dir, "state"),
 		Host:     "web1",
 		Watches: []Watch{{Path: access, Type: parsers.TypeNginxAccess, Formats: detect.Builtin(parsers.TypeNginxAccess),
 			Options: parsers.Options{Location: time.Local, Ref: time.Now()}}},
-		Correlate: cfg,
+		Correlate: liveCorrelate(),
 		Emitters:  []Emitter{out},
 		Log:       slog.New(slog.NewTextHandler(&logBuf, nil)),
-	}
-	a, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(600 * time.Millisecond)
+	})
 
 	now := time.Now().UTC()
 	for i := 0; i < 2; i++ {
@@ -123,8 +98,7 @@ func TestDaemonRechoosesAfterRotation(t *testing.T) {
 			t.Errorf("parse errors: %s", l)
 		}
 	}
-	cancel()
-	<-done
+	stop()
 	// Each generation was judged on its own lines.
 	if l := logBuf.String(); !strings.Contains(l, `msg="log format chosen"`) || !strings.Contains(l, "format=combined") || !strings.Contains(l, "format=json") {
 		t.Errorf("format choices not logged per file generation:\n%s", l)

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
-	"github.com/origin-agent/origin-agent/parsers"
-	"github.com/origin-agent/origin-agent/parsers/nginx"
 )
 
 // TestCorruptPositionsKeepsBurstWrittenWhileDown: the agent stops, a burst
@@ -24,36 +21,22 @@ func TestCorruptPositionsKeepsBurstWrittenWhileDown(t *testing.T) {
 	errlog := filepath.Join(dir, "error.log")
 	appendLine(t, access, `198.51.100.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.0"`)
 	appendLine(t, errlog, `2026/11/20 10:00:00 [notice] 1#1: start worker processes`)
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second
 	opt := Options{
-		StateDir: filepath.Join(dir, "state"),
-		Host:     "web1",
-		Watches: []Watch{
-			{Path: access, Type: parsers.TypeNginxAccess, Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
-			{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
-		},
-		Correlate: cfg,
+		StateDir:  filepath.Join(dir, "state"),
+		Host:      "web1",
+		Watches:   nginxWatches(access, errlog),
+		Correlate: liveCorrelate(),
 		Log:       testLog(t),
 	}
 	// run runs an agent until until says so (or d passed).
 	run := func(out *collect, d time.Duration, until func() bool) {
 		t.Helper()
 		opt.Emitters = []Emitter{out}
-		a, err := New(opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		for !until() && ctx.Err() == nil {
+		_, stop := startAgent(t, opt)
+		for deadline := time.Now().Add(d); !until() && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
 		}
-		cancel()
-		<-done
+		stop()
 	}
 	posPath := filepath.Join(opt.StateDir, positionsFile)
 	run(newCollect(), 10*time.Second, func() bool { _, err := os.Stat(posPath); return err == nil })

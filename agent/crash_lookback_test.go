@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,28 +51,8 @@ func TestCrashKeepsLookbackSignals(t *testing.T) {
 			Log:          testLog(t),
 		}
 	}
-	run := func(o Options) (stop func()) {
-		a, err := New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
-		return func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("Run did not return within 5 s of cancel")
-			}
-		}
-	}
-
 	out := newCollect()
-	stop := run(opts(out, state))
-	defer func() { stop() }()
-	time.Sleep(600 * time.Millisecond) // sources choose their start (end of file)
+	_, stop := startAgent(t, opts(out, state))
 
 	// The kernel kills a php-fpm worker; a second later its requests fail.
 	oomAt := time.Now()
@@ -104,11 +83,9 @@ func TestCrashKeepsLookbackSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	stop = func() {}
 
 	out2 := newCollect()
-	stop2 := run(opts(out2, crashed))
-	defer stop2()
+	startAgent(t, opts(out2, crashed))
 	after, _ := out2.wait(t, 10*time.Second, func(f finding.Finding) bool { return f.Kind == finding.KindIncident })
 	if after.IncidentID != before.IncidentID {
 		t.Errorf("after the crash the burst is incident %s, before it was %s", after.IncidentID, before.IncidentID)

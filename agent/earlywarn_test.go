@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,33 +110,16 @@ func TestEarlyWarningLive(t *testing.T) {
 		os.WriteFile(p, nil, 0o644)
 	}
 	out := newCollect()
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second
-	a, err := New(Options{
+	startAgent(t, Options{
 		StateDir: filepath.Join(dir, "state"),
 		Host:     "web1",
-		Watches: []Watch{
-			{Path: access, Type: parsers.TypeNginxAccess, Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
-			{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
-			{Path: fpmLog, Type: parsers.TypePHPFPM, Parse: phpfpm.New(parsers.Options{Location: time.Local})},
-		},
-		Correlate: cfg,
+		Watches: append(nginxWatches(access, errlog),
+			Watch{Path: fpmLog, Type: parsers.TypePHPFPM, Parse: phpfpm.New(parsers.Options{Location: time.Local})}),
+		Correlate: liveCorrelate(),
 		PoolQuiet: 3 * time.Second,
 		Emitters:  []Emitter{out},
 		Log:       testLog(t),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	time.Sleep(600 * time.Millisecond) // sources start at the end of the files
 
 	now := time.Now()
 	fpmStamp := "[" + now.Local().Format("02-Jan-2006 15:04:05") + "]"

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -9,8 +8,6 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/agent/finding"
-	"github.com/origin-agent/origin-agent/parsers"
-	"github.com/origin-agent/origin-agent/parsers/nginx"
 )
 
 // TestLiveEdgeAndScope: the daemon reports a crashed nginx worker (no
@@ -26,36 +23,21 @@ func TestLiveEdgeAndScope(t *testing.T) {
 	appendLine(t, errlog, `2026/11/20 10:00:00 [notice] 1#1: start worker processes`)
 
 	out := newCollect()
-	cfg := correlate.DefaultConfig()
-	cfg.Gap = 2 * time.Second
-	cfg.Settle = time.Second
+	cfg := liveCorrelate()
 	cfg.Pools = map[string]string{}
 	for _, k := range correlate.PoolListenKeys("/run/php/php8.2-fpm.sock") {
 		cfg.Pools[k] = "www"
 	}
-	opt := Options{
-		StateDir: filepath.Join(dir, "state"),
-		Host:     "web1",
-		Watches: []Watch{
-			{Path: access, Type: parsers.TypeNginxAccess, Site: "shop.example.com", Parse: nginx.NewAccess(nginx.Combined(), parsers.Options{})},
-			{Path: errlog, Type: parsers.TypeNginxError, Parse: nginx.NewError(parsers.Options{Location: time.Local})},
-		},
+	ws := nginxWatches(access, errlog)
+	ws[0].Site = "shop.example.com"
+	startAgent(t, Options{
+		StateDir:  filepath.Join(dir, "state"),
+		Host:      "web1",
+		Watches:   ws,
 		Correlate: cfg,
 		Emitters:  []Emitter{out},
 		Log:       testLog(t),
-	}
-	a, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	time.Sleep(600 * time.Millisecond) // sources choose their start (end of file)
+	})
 
 	stamp := func() string { return time.Now().Local().Format("2006/01/02 15:04:05") }
 	appendLine(t, errlog, stamp()+` [notice] 12574#12574: signal 17 (SIGCHLD) received from 12577`)

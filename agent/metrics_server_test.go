@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"net"
 	"runtime"
 	"testing"
@@ -19,14 +18,7 @@ func TestMetricsServerBoundsConnections(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	a, err := New(Options{StateDir: t.TempDir(), Host: "h", MetricsListen: addr, Log: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	startAgent(t, Options{StateDir: t.TempDir(), Host: "h", MetricsListen: addr, Log: testLog(t)})
 	var c net.Conn
 	for i := 0; i < 100; i++ { // wait for the listener
 		if c, err = net.Dial("tcp", addr); err == nil {
