@@ -10,29 +10,31 @@ import (
 // UTC (the instant is exact; a FixedZone would allocate per line).
 func parseCLFTime(b []byte) (time.Time, bool) {
 	// [dd/Mon/yyyy:hh:mm:ss +zzzz]
-	if len(b) != 28 || b[0] != '[' || b[27] != ']' || b[3] != '/' || b[7] != '/' || b[12] != ':' ||
-		b[15] != ':' || b[18] != ':' || b[21] != ' ' {
+	if len(b) != 28 || b[27] != ']' || b[21] != ' ' {
 		return time.Time{}, false
 	}
-	day, ok1 := parsers.Digits(b[1:3])
-	mon, ok2 := parsers.Month(b[4:7])
-	year, ok3 := parsers.Digits(b[8:12])
-	hh, ok4 := parsers.Digits(b[13:15])
-	mm, ok5 := parsers.Digits(b[16:18])
-	ss, ok6 := parsers.Digits(b[19:21])
-	off, ok7 := parseOffset(b[22:27])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || !parsers.ValidClock(year, mon, day, hh, mm, ss) {
+	t, ok := clfClock(b, time.UTC)
+	off, okOff := parseOffset(b[22:27])
+	if !ok || !okOff {
 		return time.Time{}, false
 	}
-	return time.Date(year, mon, day, hh, mm, ss, 0, time.UTC).Add(-off), true
+	return t.Add(-off), true
 }
 
 // parseCLFNoZone parses "[dd/Mon/yyyy:hh:mm:ss]" (also with a space before
 // the bracket): what a custom format with %{%d/%b/%Y:%H:%M:%S}t in
 // brackets writes. The time is in loc.
 func parseCLFNoZone(b []byte, loc *time.Location) (time.Time, bool) {
-	if !(len(b) == 22 || len(b) == 23 && b[21] == ' ') || b[0] != '[' || b[len(b)-1] != ']' ||
-		b[3] != '/' || b[7] != '/' || b[12] != ':' || b[15] != ':' || b[18] != ':' {
+	if !(len(b) == 22 || len(b) == 23 && b[21] == ' ') || b[len(b)-1] != ']' {
+		return time.Time{}, false
+	}
+	return clfClock(b, loc)
+}
+
+// clfClock reads the "[dd/Mon/yyyy:hh:mm:ss" both forms begin with, as a
+// time in loc. b is at least 21 bytes long.
+func clfClock(b []byte, loc *time.Location) (time.Time, bool) {
+	if b[0] != '[' || b[3] != '/' || b[7] != '/' || b[12] != ':' || b[15] != ':' || b[18] != ':' {
 		return time.Time{}, false
 	}
 	day, ok1 := parsers.Digits(b[1:3])
