@@ -93,10 +93,8 @@ func (f *Files) Run(context.Context) []Check {
 // while the site had been busy with them: DNS no longer proxied, the
 // firewall started dropping Cloudflare, or Cloudflare cannot reach the
 // origin. The daemon feeds it every access (Observe) and runs it with the
-// other checks; it judges the minutes before Now.
+// other checks; it judges the minutes before the time Result is given.
 type CloudflareTraffic struct {
-	Now func() time.Time // default time.Now
-
 	mu     sync.Mutex
 	ranges []netip.Prefix
 	perMin map[int64]int // unix minute → requests from Cloudflare

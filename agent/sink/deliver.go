@@ -8,19 +8,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
 )
 
-// DeliverOptions tune a Deliverer; zero values take the defaults below
-// (a deliverer built without a config, as in tests; a config's own values
-// come through DeliverOptionsFrom).
+// DeliverOptions tune a Deliverer. A sink's come from its config
+// (DeliverOptionsFrom); zero values take a network sink's defaults
+// (config.DefaultSink), the one set of defaults there is.
 type DeliverOptions struct {
-	BatchSize   int           // findings per Send; default 100
-	BatchWait   time.Duration // how long a partial batch waits to fill; default 200ms
-	Timeout     time.Duration // per Send; default 10s
-	BackoffMin  time.Duration // first retry delay; default 500ms
-	BackoffMax  time.Duration // longest retry delay (Config.RetryMax); default 30s
+	BatchSize   int           // findings per Send (batch_size)
+	BatchWait   time.Duration // how long a partial batch waits to fill (batch_wait)
+	Timeout     time.Duration // per Send (timeout)
+	BackoffMin  time.Duration // first retry delay; default 500ms (no config key)
+	BackoffMax  time.Duration // longest retry delay (retry_max)
 	Log         *slog.Logger
 	Metrics     *Metrics
 	OnDelivered func([]spool.Entry) // optional: called after confirmed entries were removed (tests, latency probes)
@@ -49,20 +50,21 @@ type Deliverer struct {
 // logs) reading from sp. It does not own sp or s: the caller closes them
 // after Run returned.
 func NewDeliverer(name string, sp *spool.Spool, s Sink, o DeliverOptions) *Deliverer {
+	def := DeliverOptionsFrom(config.DefaultSink(TypeHTTP), Deps{})
 	if o.BatchSize <= 0 {
-		o.BatchSize = 100
+		o.BatchSize = def.BatchSize
 	}
 	if o.BatchWait <= 0 {
-		o.BatchWait = 200 * time.Millisecond
+		o.BatchWait = def.BatchWait
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = def.Timeout
 	}
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = 500 * time.Millisecond
 	}
 	if o.BackoffMax <= 0 {
-		o.BackoffMax = 30 * time.Second
+		o.BackoffMax = def.BackoffMax
 	}
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = o.BackoffMin
