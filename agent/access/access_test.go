@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // These tests make real files with real owners, modes and ACLs (root,
@@ -16,22 +18,11 @@ import (
 
 func needRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
+	needs := []testenv.Need{testenv.Root()}
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool+" (apt install acl)")
-		}
+		needs = append(needs, testenv.Command(tool, "acl"))
 	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1 but this test lacks %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s (set ORIGIN_AGENT_E2E=1 to make this a failure)", strings.Join(missing, ", "))
+	testenv.Require(t, needs...)
 }
 
 func run(t *testing.T, name string, args ...string) {

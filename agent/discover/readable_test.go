@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/origin-agent/origin-agent/agent/access"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestAccessStockPHPFPM lays out php-fpm as Debian does — its log root:root
@@ -17,12 +19,7 @@ import (
 // can use: the php-fpm log is named with the path unit as its fix, the
 // socket is "not needed", the nginx log is readable.
 func TestAccessStockPHPFPM(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatal("ORIGIN_AGENT_E2E=1 but not root")
-		}
-		t.Skip("needs root to make files of other owners")
-	}
+	testenv.Require(t, testenv.Root())
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := os.Chmod(d, 0o755); err != nil {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestGrantLogAccessSurvivesLogrotate: the real php8.2-fpm writes its
@@ -20,21 +22,8 @@ import (
 // grant, run again as origin-agent-logaccess.service runs it, opens the new
 // file to that user, and again to nobody else.
 func TestGrantLogAccessSurvivesLogrotate(t *testing.T) {
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"php-fpm8.2", "logrotate", "getfacl", "go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) > 0 {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but this test lacks %s", strings.Join(missing, ", "))
-		}
-		t.Skipf("needs %s (apt-get install php8.2-fpm logrotate acl; ORIGIN_AGENT_E2E=1 makes this a failure)", strings.Join(missing, ", "))
-	}
+	testenv.Require(t, testenv.Root(), testenv.Command("php-fpm8.2", "php8.2-fpm"),
+		testenv.Command("logrotate", "logrotate"), testenv.Command("getfacl", "acl"), testenv.Command("go", "golang"))
 	const svcUID, svcGID = 65534, 65534 // nobody: the "service user"
 	stranger := &syscall.Credential{Uid: 65533, Gid: 65533}
 	service := &syscall.Credential{Uid: svcUID, Gid: svcGID}

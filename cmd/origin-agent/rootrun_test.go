@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestRootRunKeepsStateTheOwners: `origin-agent run` started by hand as
@@ -18,12 +20,7 @@ import (
 // file — to that user, who can then open them as the service would. A
 // root-owned leftover from an earlier run is given back at start.
 func TestRootRunKeepsStateTheOwners(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatal("ORIGIN_AGENT_E2E=1 but not root")
-		}
-		t.Skip("needs root (set ORIGIN_AGENT_E2E=1 to make this a failure)")
-	}
+	testenv.Require(t, testenv.Root())
 	if testing.Short() {
 		t.Skip("builds and runs the agent; not in -short")
 	}

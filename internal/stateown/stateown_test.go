@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func ownerOf(t *testing.T, p string) (uint32, uint32) {
@@ -18,12 +20,7 @@ func ownerOf(t *testing.T, p string) (uint32, uint32) {
 }
 
 func TestPathAndRepair(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatal("ORIGIN_AGENT_E2E=1 but not root")
-		}
-		t.Skip("needs root to chown")
-	}
+	testenv.Require(t, testenv.Root())
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	if err := os.Mkdir(state, 0o750); err != nil {

@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // CacheDir keeps the bootstrapped roots between runs.
@@ -80,23 +82,16 @@ exec unshare --cgroup --pid --fork --mount --uts --ipc --net --propagation priva
 // drives); under ORIGIN_AGENT_E2E=1 a missing piece is a failure instead.
 func Require(t testing.TB, extra ...string) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
+	needs := []testenv.Need{testenv.Root()}
+	pkgs := map[string]string{"debootstrap": "debootstrap", "unshare": "util-linux", "nsenter": "util-linux", "chroot": "coreutils", "tar": "tar", "mount": "mount"}
 	for _, tool := range append([]string{"debootstrap", "unshare", "nsenter", "chroot", "tar", "mount"}, extra...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
+		pkg := pkgs[tool]
+		if pkg == "" {
+			pkg = tool
 		}
+		needs = append(needs, testenv.Command(tool, pkg))
 	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "boots a stock Debian host under systemd; needs " + strings.Join(missing, ", ")
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1 but this test lacks what it needs: %s", msg)
-	}
-	t.Skipf("%s (set ORIGIN_AGENT_E2E=1 to make this a failure)", msg)
+	testenv.Require(t, needs...)
 }
 
 // Image returns the cached root tarball, bootstrapping it first when the
