@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -45,12 +44,4 @@ func benchAnalyze(b *testing.B, want int, genArgs ...string) {
 			b.Fatalf("incidents: %d, want %d", len(res.Cases[0].Incidents), want)
 		}
 	}
-}
-
-func mustAtoi(b *testing.B, s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
 }
