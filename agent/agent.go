@@ -28,6 +28,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/checks"
 	"github.com/origin-agent/origin-agent/agent/checks/host"
 	"github.com/origin-agent/origin-agent/agent/correlate"
+	"github.com/origin-agent/origin-agent/agent/earlywarn"
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/positions"
 	"github.com/origin-agent/origin-agent/agent/source"
@@ -46,7 +47,7 @@ type Watch struct {
 	// Formats, when Parse is nil, are the formats the file may be in
 	// (configured ones first, then detect.Builtin(Type)): the parser is
 	// chosen from the first lines of each file generation, as analyze
-	// chooses (see chooser). Options are the parsers' options.
+	// chooses (detect.Chooser). Options are the parsers' options.
 	Formats []detect.Format
 	Options parsers.Options
 }
@@ -66,6 +67,11 @@ type Options struct {
 	// Kernel supplies kernel records as parsed inputs (kmsg, journal or a
 	// file); nil means no kernel source.
 	Kernel InputSource
+	// KernelReplayed, when set, is closed once Kernel has handed on the
+	// records it reads from before the start (kmsg.Reader.Replayed): the
+	// log files are read after it, so that a burst re-read after a crash
+	// finds its OOM kill already observed. At most 2 s are waited.
+	KernelReplayed <-chan struct{}
 	// Extra sources of inputs (cgroup OOM counters, …).
 	Extra []InputSource
 	// Checks run every CheckInterval and report check and health findings.
@@ -76,7 +82,7 @@ type Options struct {
 	CloudflareRanges []netip.Prefix
 	// PoolQuiet is how long a php-fpm pool must go without "server reached
 	// pm.max_children" before its early warning is resolved; default
-	// DefaultPoolQuiet.
+	// earlywarn.DefaultQuiet.
 	PoolQuiet time.Duration
 
 	Correlate     correlate.Config
@@ -100,23 +106,6 @@ type Options struct {
 	Ready func()
 }
 
-// InputSource produces inputs for the correlator on its own goroutine.
-// Run sends on out until ctx ends, selecting on ctx.Done() for every send,
-// and returns nil on cancellation; it never closes out. ack, when not nil,
-// is called by the agent after the input was accepted.
-type InputSource interface {
-	Name() string
-	Run(ctx context.Context, out chan<- Item) error
-}
-
-// Item is one input in flight with its acknowledgement.
-type Item struct {
-	Input correlate.Input
-	Ack   func()
-
-	skip bool // an unparseable line: not observed, only acknowledged in order
-}
-
 // Agent is the daemon. Create it with New and call Run; Run may be called
 // again after it returned (a reload, see Reconfigure), never concurrently.
 // The correlator and the state of checks survive a reload, so an incident
@@ -129,8 +118,8 @@ type Agent struct {
 	now     func() time.Time
 	corr    *correlate.Correlator
 	cf      *checks.CloudflareTraffic
-	hold    *ackHold      // owned by the loop goroutine
-	pools   *poolWarnings // owned by the loop goroutine
+	hold    *ackHold         // owned by the loop goroutine
+	pools   *earlywarn.Pools // owned by the loop goroutine
 	upd     *updateThrottle
 
 	mu      sync.Mutex
@@ -160,6 +149,35 @@ func Resuming(stateDir string) bool {
 
 // New validates opt and opens the positions store.
 func New(opt Options) (*Agent, error) {
+	if opt.Registry == nil {
+		opt.Registry = prometheus.NewRegistry()
+	}
+	opt, err := withDefaults(opt)
+	if err != nil {
+		return nil, err
+	}
+	corr := correlate.New(opt.Correlate)
+	if end, err := loadLastIncident(opt.StateDir); err != nil {
+		opt.Log.Warn("last incident's end unreadable, ignored", "err", err)
+	} else {
+		corr.Resume(end)
+	}
+	a := &Agent{
+		metrics: newMetrics(opt.Registry),
+		store:   openStore(opt),
+		corr:    corr,
+		cf:      checks.NewCloudflareTraffic(nil),
+		pools:   earlywarn.New(opt.Host, opt.PoolQuiet),
+		failing: map[string]failingCheck{},
+		updSeq:  map[string]int{},
+		upd:     newUpdateThrottle(opt.UpdateInterval),
+	}
+	a.configure(opt)
+	return a, nil
+}
+
+// withDefaults fills in opt's zero values and makes its state directory.
+func withDefaults(opt Options) (Options, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -190,20 +208,23 @@ func New(opt Options) (*Agent, error) {
 	if opt.Host == "" {
 		opt.Host, _ = os.Hostname()
 	}
-	if opt.Registry == nil {
-		opt.Registry = prometheus.NewRegistry()
-	}
 	if opt.StateDir == "" {
-		return nil, errors.New("agent: no state directory")
+		return opt, errors.New("agent: no state directory")
 	}
 	if err := os.MkdirAll(opt.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+		return opt, fmt.Errorf("state directory: %w", err)
 	}
 	// Run as root in the service's state directory: give back what an
 	// earlier root run left root's (each writer keeps new files right).
 	if err := stateown.Repair(opt.StateDir); err != nil {
 		opt.Log.Warn("state directory: cannot give files back to its owner", "dir", opt.StateDir, "err", err)
 	}
+	return opt, nil
+}
+
+// openStore opens the positions store of opt's state directory. A corrupt
+// or unreadable file never keeps the agent down.
+func openStore(opt Options) *positions.Store {
 	posPath := filepath.Join(opt.StateDir, positionsFile)
 	store, err := positions.Open(posPath)
 	switch {
@@ -212,60 +233,44 @@ func New(opt Options) (*Agent, error) {
 		// than lose what was written while the agent was down.
 		opt.Log.Error("positions file corrupt: reading the logs from their start (findings already sent may repeat, with the same ids)", "err", err)
 	case err != nil:
-		// An unreadable positions file must not keep the agent down:
-		// start fresh (from the end of each file) and say so.
+		// Start fresh (from the end of each file) and say so.
 		opt.Log.Error("positions file unreadable, starting fresh", "path", posPath, "err", err)
 		store = positions.New(posPath)
 	}
-	corr := correlate.New(opt.Correlate)
-	if end, err := loadLastIncident(opt.StateDir); err != nil {
-		opt.Log.Warn("last incident's end unreadable, ignored", "err", err)
-	} else {
-		corr.Resume(end)
-	}
-	return &Agent{
-		opt: opt, log: opt.Log, store: store, now: opt.Now,
-		metrics: newMetrics(opt.Registry),
-		corr:    corr,
-		cf:      checks.NewCloudflareTraffic(opt.CloudflareRanges),
-		pools:   newPoolWarnings(opt.Host, opt.PoolQuiet),
-		hold:    newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan),
-		failing: map[string]failingCheck{},
-		updSeq:  map[string]int{},
-		upd:     newUpdateThrottle(opt.UpdateInterval),
-	}, nil
+	return store
+}
+
+// configure applies what a reload may change: the options, and what is
+// built from them alone.
+func (a *Agent) configure(opt Options) {
+	a.opt, a.log, a.now = opt, opt.Log, opt.Now
+	a.cf.SetRanges(opt.CloudflareRanges)
+	a.pools.Configure(opt.Host, opt.PoolQuiet)
+	a.upd.every = opt.UpdateInterval
+	a.hold = newAckHold(opt.Correlate.Settle+opt.TickInterval, opt.Correlate.Lookback+opt.Correlate.Settle+opt.TickInterval+trailBucketSpan)
 }
 
 // Reconfigure replaces the sources, checks and emitters for the next Run
-// (after SIGHUP). The positions store, the correlator, the metrics and the
-// known failing checks are kept; a new state directory opens its own store.
+// (after SIGHUP). The positions store, the correlator, the metrics and
+// registry, the open incidents' update state, the pools' early warnings
+// and the known failing checks are kept; a new state directory opens its
+// own store. The correlator keeps its configuration.
 func (a *Agent) Reconfigure(opt Options) error {
-	fresh, err := New(withRegistry(opt, a.opt.Registry))
+	opt.Registry = a.opt.Registry
+	opt.Correlate = a.opt.Correlate
+	opt, err := withDefaults(opt)
 	if err != nil {
 		return err
 	}
-	fresh.opt.Registry = a.opt.Registry
-	if fresh.opt.StateDir == a.opt.StateDir {
-		fresh.store = a.store
+	if opt.StateDir != a.opt.StateDir {
+		a.store = openStore(opt)
 	}
-	fresh.metrics, fresh.corr, fresh.failing, fresh.updSeq = a.metrics, a.corr, a.failing, a.updSeq
-	fresh.upd.open = a.upd.open
-	fresh.cf.Keep(a.cf)
-	fresh.pools.pools, fresh.pools.done = a.pools.pools, a.pools.done
 	// The correlator keeps its open incident across the reload, so the
 	// lines held for it are handled: commit them, or the new sources would
 	// feed them to it a second time.
 	a.hold.release()
-	*a = Agent{opt: fresh.opt, log: fresh.log, metrics: fresh.metrics, store: fresh.store, now: fresh.now,
-		corr: fresh.corr, cf: fresh.cf, hold: fresh.hold, pools: fresh.pools, failing: fresh.failing, updSeq: fresh.updSeq, upd: fresh.upd}
+	a.configure(opt)
 	return nil
-}
-
-// withRegistry keeps the metrics registry across a reload: registering the
-// same collectors twice on a new one would lose the counts.
-func withRegistry(opt Options, reg *prometheus.Registry) Options {
-	opt.Registry = prometheus.NewRegistry() // throwaway: New registers here
-	return opt
 }
 
 // metricsMaxConns bounds the open connections of the /metrics and /healthz
@@ -308,15 +313,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.syncPositions(storeCtx, a.hold)
 	}()
 
-	if k, ok := a.opt.Kernel.(*KmsgSource); ok {
-		k.overruns = a.metrics.kmsgOverruns
-	}
 	sources := append([]InputSource(nil), a.opt.Extra...)
 	if a.opt.Kernel != nil {
 		sources = append(sources, a.opt.Kernel)
 	}
 	for _, s := range sources {
-		s := s
+		a.metrics.inputs.WithLabelValues(s.Name()) // at zero until the first input
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -330,16 +332,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	// re-read after a crash then finds its OOM kill already observed,
 	// so even its first report names the cause. Bounded: a stuck replay
 	// delays the files by 2 s at most.
-	if r, ok := a.opt.Kernel.(interface{ Replayed() <-chan struct{} }); ok && r.Replayed() != nil {
+	if replayed := a.opt.KernelReplayed; replayed != nil {
 		select {
-		case <-r.Replayed():
+		case <-replayed:
 		case <-time.After(2 * time.Second):
 			a.log.Warn("kernel log: the ring buffer's recent records were not read within 2 s; reading the files anyway")
 		case <-runCtx.Done():
 		}
 	}
 	for _, w := range a.opt.Watches {
-		w := w
 		src, err := source.NewFile(w.Path, a.store, source.Options{Logger: a.log})
 		if err != nil {
 			a.log.Error("cannot watch file", "path", w.Path, "err", err)
@@ -391,9 +392,9 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 	bad := a.metrics.parseErrors.WithLabelValues(string(w.Type), w.Path)
 	// Access logs carry no signals: only the other logs trail (see ackHold).
 	trail := w.Type != parsers.TypeNginxAccess && w.Type != parsers.TypeApacheAccess
-	var ch *chooser
+	var ch *detect.Chooser
 	if w.Parse == nil && len(w.Formats) > 0 {
-		ch = newChooser(w, a.log)
+		ch = detect.NewChooser(w.Path, w.Formats, w.Options, a.log)
 	}
 	var pending []source.Line // first lines of a generation whose format is not chosen yet
 	prevOK := false
@@ -409,14 +410,15 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 			}
 		}
 		if ch != nil {
-			if p := ch.known(l.File, l.Offset); p != nil {
+			gen := detect.Generation{Dev: l.File.Dev, Ino: l.File.Ino}
+			if p := ch.Known(gen, l.Offset); p != nil {
 				w.Parse = p
 			} else {
 				// The first lines of a file not seen before: look at a
 				// few before choosing, then read them with the choice.
 				more, sample := a.gather(ctx, in, l)
 				pending = append(more, pending...)
-				w.Parse = ch.choose(l.File, l.Offset, sample)
+				w.Parse = ch.Choose(gen, l.Offset, sample)
 			}
 		}
 		lines.Inc()
@@ -451,14 +453,14 @@ func (a *Agent) pumpFile(ctx context.Context, w Watch, src *source.FileSource, o
 }
 
 // gather reads what follows first, the first line of a new file
-// generation, until chooseLines lines of it are there or the source pauses.
+// generation, until detect.ChooseLines lines of it are there or the source pauses.
 // more are the lines read (to be handled next, in order); sample the texts
 // of first's generation among them, first included.
 func (a *Agent) gather(ctx context.Context, in <-chan source.Line, first source.Line) (more []source.Line, sample [][]byte) {
 	sample = [][]byte{first.Text}
 	t := time.NewTimer(250 * time.Millisecond)
 	defer t.Stop()
-	for len(sample) < chooseLines {
+	for len(sample) < detect.ChooseLines {
 		select {
 		case l, ok := <-in:
 			if !ok {
@@ -485,7 +487,11 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 	tick := time.NewTicker(a.opt.TickInterval)
 	defer tick.Stop()
 	checkC := make(chan []checks.Check, 1)
-	go a.runChecks(ctx, checkC)
+	// Joined before the loop returns, so that Run never returns while a
+	// check (an audit keeping the firewall in sync) is still at work.
+	var checking sync.WaitGroup
+	checking.Go(func() { a.runChecks(ctx, checkC) })
+	defer checking.Wait()
 	// While the sources catch up on a backlog (a restart re-reading what
 	// was not checkpointed), the wall clock runs ahead of the lines: ticking
 	// the correlator with it would close an incident between two of its
@@ -509,6 +515,9 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 				it.Ack()
 				continue
 			}
+			if it.Source != "" {
+				a.metrics.inputs.WithLabelValues(it.Source).Inc()
+			}
 			if t := it.Input.Event.Time; t.After(readUpTo) {
 				readUpTo = t
 			}
@@ -519,7 +528,7 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 				}
 			}
 			corr.Observe(&it.Input)
-			if f, ok := a.pools.observe(&it.Input); ok {
+			if f, ok := a.pools.Observe(&it.Input); ok {
 				a.emit(ctx, f) // early warning: before any gateway status
 			}
 			if it.Ack != nil {
@@ -533,7 +542,7 @@ func (a *Agent) loop(ctx context.Context, items <-chan Item) {
 			}
 			readUpTo = time.Time{}
 			a.emitUpdates(ctx, corr.Tick(at))
-			for _, f := range a.pools.tick(at) {
+			for _, f := range a.pools.Tick(at) {
 				a.emit(ctx, f)
 			}
 			a.hold.tick(now, corr.Idle())
@@ -576,7 +585,7 @@ func (a *Agent) emitUpdate(ctx context.Context, u correlate.Update) {
 		}
 	}
 	f := finding.FromIncident(a.opt.Host, u, seq)
-	f.Related = a.pools.related(u.Incident, a.opt.Correlate.Lookback)
+	f.Related = a.pools.Related(u.Incident, a.opt.Correlate.Lookback)
 	a.emit(ctx, f)
 }
 

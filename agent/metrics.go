@@ -21,9 +21,6 @@ type metrics struct {
 	incidents   *prometheus.CounterVec
 	findings    *prometheus.CounterVec
 	inputs      *prometheus.CounterVec
-	// kmsgOverruns counts the times the /dev/kmsg reader fell behind the
-	// ring buffer and records were lost.
-	kmsgOverruns prometheus.Counter
 	// positionsLag is, per tailed file, the bytes written but not yet
 	// read and committed (file size minus the saved position).
 	positionsLag *prometheus.GaugeVec
@@ -46,14 +43,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		inputs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "origin_agent_source_inputs_total", Help: "Inputs from non-file sources (kernel, cgroups).",
 		}, []string{"source"}),
-		kmsgOverruns: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "origin_agent_kmsg_overruns_total", Help: "Times the /dev/kmsg reader fell behind the kernel ring buffer (records lost).",
-		}),
 		positionsLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "origin_agent_positions_lag_bytes", Help: "Bytes of a tailed file not yet read and committed (size minus saved position).",
 		}, []string{"type", "path"}),
 	}
-	reg.MustRegister(m.lines, m.parseErrors, m.incidents, m.findings, m.inputs, m.kmsgOverruns, m.positionsLag,
+	reg.MustRegister(m.lines, m.parseErrors, m.incidents, m.findings, m.inputs, m.positionsLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -114,13 +114,12 @@ func NewCloudflareTraffic(ranges []netip.Prefix) *CloudflareTraffic {
 // Active reports whether there are ranges to watch.
 func (c *CloudflareTraffic) Active() bool { return len(c.ranges) > 0 }
 
-// Keep carries the counts of old over (a reload).
-func (c *CloudflareTraffic) Keep(old *CloudflareTraffic) {
-	old.mu.Lock()
-	defer old.mu.Unlock()
+// SetRanges replaces the ranges (a reload), keeping the counts. It must
+// not run concurrently with Observe or Active.
+func (c *CloudflareTraffic) SetRanges(ranges []netip.Prefix) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.perMin = old.perMin
+	c.ranges = ranges
 }
 
 // Observe counts an access from addr at t.

@@ -4,5 +4,5 @@ package correlate
 // incident cause): php-fpm said "server reached pm.max_children" for a
 // pool, so new requests queue; with the stock 60 s fastcgi_read_timeout the
 // first 504 often follows a minute later. The agent raises it from the
-// event stream (agent/earlywarn.go); the correlator itself is unchanged.
+// event stream (agent/earlywarn); the correlator itself is unchanged.
 const CausePoolSaturated Cause = "php_fpm_pool_saturated"

@@ -73,6 +73,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("metrics", "err", err)
 		return exitFail
 	}
+	kmsgOverruns, err := kmsg.NewOverruns(reg)
+	if err != nil {
+		log.Error("metrics", "err", err)
+		return exitFail
+	}
+	met := processMetrics{sinks: sinkMetrics, kmsgOverruns: kmsgOverruns}
 	var a *agent.Agent
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
@@ -84,7 +90,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			dc := correlate.DefaultConfig()
 			replay = dc.Lookback + dc.Settle
 		}
-		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, sinkMetrics, replay)
+		opt, closeAll := agentOptions(runCtx, cfg, stdout, log, met, replay)
 		opt.Registry = reg
 		opt.QuietFindingLog = findingsInJournal(cfg, stdout, stderr)
 		if a == nil {
@@ -158,12 +164,19 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, o))
 }
 
+// processMetrics are the metrics made once per process, kept across
+// reloads, that agentOptions hands to what it builds.
+type processMetrics struct {
+	sinks        *sink.Metrics
+	kmsgOverruns prometheus.Counter
+}
+
 // agentOptions turns the configuration and what discovery finds into the
 // agent's sources, checks and emitters. closeAll releases what it opened.
 //
 // replayKernel > 0 makes the kernel source read that much of its past
 // first (kmsg.StartRecent, journal.Options.Replay).
-func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, sm *sink.Metrics, replayKernel time.Duration) (agent.Options, func()) {
+func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, met processMetrics, replayKernel time.Duration) (agent.Options, func()) {
 	host := discover.Discover(ctx, discover.FromConfig(cfg, discover.OS()))
 	for _, p := range host.Problems {
 		log.Warn("discovery", "problem", p)
@@ -198,7 +211,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 		case "kmsg":
 			// After a restart (a crash mid-incident included) the OOM kill
 			// of a minute ago still explains the errors that are re-read.
-			ko := kmsg.Options{Path: w.Path, Logger: log}
+			ko := kmsg.Options{Path: w.Path, Logger: log, Overruns: met.kmsgOverruns}
 			if replayKernel > 0 {
 				ko.Start, ko.Recent = kmsg.StartRecent, replayKernel
 			}
@@ -209,7 +222,8 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 				opt.Kernel = kernelFallback(log, local, &opt, replayKernel, &kernelTried)
 				continue
 			}
-			opt.Kernel = &agent.KmsgSource{R: r}
+			opt.Kernel = &agent.Pump[kmsg.Record]{Label: "kmsg", Reader: r, Convert: r.Input(kernel.New(parsers.Options{}))}
+			opt.KernelReplayed = r.Replayed()
 		case "journal":
 			f, err := journal.New(journalOptions(cfg.Agent.StateDir, log, replayKernel))
 			if err == nil {
@@ -217,7 +231,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 			}
 			kernelTried = append(kernelTried, checks.KernelAttempt{Source: "journal", Path: w.Path, Err: err})
 			if f != nil {
-				opt.Kernel = &agent.JournalSource{F: f}
+				opt.Kernel = journalInput(f)
 			} else {
 				log.Warn("kernel log: journalctl unavailable", "err", err)
 			}
@@ -248,7 +262,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 		kernelTried = append(kernelTried, checks.KernelAttempt{Source: "none", Path: "the kernel log", Err: errors.New(host.Kernel.Reason)})
 	}
 	if targets := oomTargets(); len(targets) > 0 {
-		opt.Extra = append(opt.Extra, &agent.OOMSource{W: oomwatch.New(targets, time.Second)})
+		opt.Extra = append(opt.Extra, &agent.Pump[oomwatch.Event]{Label: "cgroup-oom", Reader: oomwatch.New(targets, time.Second), Convert: oomwatch.Input})
 	}
 
 	// The ports to check: [checks] ports when set, else those the web
@@ -285,7 +299,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	opt.CloudflareRanges = ranges.All()
 	if every := cfg.Firewall.AuditInterval.D(); every > 0 {
 		lister := &firewall.SystemLister{LockTimeout: 5}
-		ac := &agent.AuditCheck{Every: every, Log: log, Opts: audit.Options{
+		ac := &audit.Periodic{Every: every, Log: log, Opts: audit.Options{
 			Ports: ports, PortsFrom: lc.Override, Ranges: ranges, Lister: lister, NginxConf: cfg.Sources.NginxConf, ApacheConf: cfg.Sources.ApacheConf,
 		}}
 		if cfg.Firewall.Manage {
@@ -298,7 +312,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 	if hostname == "" {
 		hostname, _ = os.Hostname()
 	}
-	ems, c := emitters(ctx, cfg, hostname, sm, log)
+	ems, c := emitters(ctx, cfg, hostname, met.sinks, log)
 	opt.Emitters = ems
 	closers = append(closers, c)
 	return opt, closeAll
@@ -310,13 +324,18 @@ func journalOptions(stateDir string, log *slog.Logger, replay time.Duration) jou
 	return journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Logger: log, Replay: replay}
 }
 
+// journalInput reads the kernel's messages from the journal.
+func journalInput(f *journal.Follower) agent.InputSource {
+	return &agent.Pump[journal.Entry]{Label: "journal", Reader: f, Convert: journal.Input(kernel.New(parsers.Options{}))}
+}
+
 // kernelFallback picks the kernel source when /dev/kmsg is not readable:
 // journalctl when present, else the syslog file.
 func kernelFallback(log *slog.Logger, o parsers.Options, opt *agent.Options, replay time.Duration, tried *[]checks.KernelAttempt) agent.InputSource {
 	if p, err := exec.LookPath("journalctl"); err == nil {
 		if f, err := journal.New(journalOptions(opt.StateDir, log, replay)); err == nil {
 			*tried = append(*tried, checks.KernelAttempt{Source: "journal", Path: p, Err: checks.JournalReadable()})
-			return &agent.JournalSource{F: f}
+			return journalInput(f)
 		}
 	}
 	for _, p := range []string{"/var/log/kern.log", "/var/log/messages"} {

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	// flags) waits for its next fragment before it is sent as it is.
 	// Default 100 ms.
 	FlushAfter time.Duration
+	// Overruns, when set, counts what Reader.Overruns counts, for
+	// /metrics (see NewOverruns).
+	Overruns prometheus.Counter
 }
 
 // Record is one whole kernel message.
@@ -113,8 +117,11 @@ type Reader struct {
 	clock      clockFunc
 	flushAfter time.Duration
 	bufSize    int
-	since      time.Time // StartRecent: records before it are skipped (Run's goroutine only)
-	replay     bool      // not StartEnd: send a CaughtUp record after the buffer
+	since      time.Time          // StartRecent: records before it are skipped (Run's goroutine only)
+	replay     bool               // not StartEnd: send a CaughtUp record after the buffer
+	replayed   chan struct{}      // closed when Input converts the CaughtUp record; nil unless replay
+	metric     prometheus.Counter // Options.Overruns
+	replayOnce sync.Once
 
 	closeOnce sync.Once
 	closeErr  error
@@ -166,6 +173,10 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 		r.since = wall.Add(-o.Recent)
 	}
 	r.replay = o.Start != StartEnd
+	if r.replay {
+		r.replayed = make(chan struct{})
+	}
+	r.metric = o.Overruns
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -175,12 +186,26 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 	return r
 }
 
-// Replays reports whether the reader reads the buffer first (it was not
-// opened at StartEnd), so that Run sends a CaughtUp record after it.
-func (r *Reader) Replays() bool { return r.replay }
-
 // Overruns is how many times the reader fell behind the ring buffer.
 func (r *Reader) Overruns() uint64 { return r.overruns.Load() }
+
+// overrun counts one time the reader fell behind.
+func (r *Reader) overrun() {
+	r.overruns.Add(1)
+	if r.metric != nil {
+		r.metric.Inc()
+	}
+}
+
+// NewOverruns registers origin_agent_kmsg_overruns_total on reg, for
+// Options.Overruns: one counter for the process, kept across the readers
+// a reload opens.
+func NewOverruns(reg prometheus.Registerer) (prometheus.Counter, error) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "origin_agent_kmsg_overruns_total", Help: "Times the /dev/kmsg reader fell behind the kernel ring buffer (records lost).",
+	})
+	return c, reg.Register(c)
+}
 
 // Lost is how many records were overwritten before they could be read.
 func (r *Reader) Lost() uint64 { return r.lost.Load() }
@@ -275,7 +300,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 			}
 			continue
 		case errors.Is(err, syscall.EPIPE):
-			r.overruns.Add(1)
+			r.overrun()
 			overrun = true
 			continue
 		case errors.Is(err, syscall.EINVAL) && len(buf) < maxBuf:
@@ -299,7 +324,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 					"path", r.path, "lost", lost, "next_seq", h.Seq)
 			} else {
 				// A gap without EPIPE: still lost records, count it as an overrun.
-				r.overruns.Add(1)
+				r.overrun()
 				r.log.Warn("kmsg: gap in kernel log sequence numbers", "path", r.path, "lost", lost, "next_seq", h.Seq)
 			}
 			overrun = false

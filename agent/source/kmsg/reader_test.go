@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // step is one scripted Read result of fakeDevice.
@@ -149,7 +152,8 @@ func TestRunOverrun(t *testing.T) {
 		step{err: syscall.EPIPE},
 		step{rec: "6,150,999600000,-;second overrun\n"},
 	)
-	r, got, err := collect(t, dev, 5)
+	metric := prometheus.NewCounter(prometheus.CounterOpts{Name: "overruns"})
+	r, got, err := collectWith(t, dev, Options{Logger: quietLogger(), FlushAfter: time.Millisecond, Overruns: metric}, 5, 0)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run after cancel = %v; want context.Canceled", err)
 	}
@@ -163,6 +167,9 @@ func TestRunOverrun(t *testing.T) {
 	}
 	if r.Overruns() != 2 || r.Lost() != 38+8 {
 		t.Fatalf("Overruns, Lost = %d, %d; want 2, 46", r.Overruns(), r.Lost())
+	}
+	if n := testutil.ToFloat64(metric); n != 2 {
+		t.Errorf("Options.Overruns counted %v; want 2", n)
 	}
 	// 999 s after boot is 1 s before the fixed clock's 1000 s.
 	if want := time.Date(2026, 11, 20, 9, 59, 59, 0, time.UTC); !got[0].Time.Equal(want) {

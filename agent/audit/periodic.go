@@ -1,4 +1,4 @@
-package agent
+package audit
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/origin-agent/origin-agent/agent/audit"
 	"github.com/origin-agent/origin-agent/agent/checks"
 )
 
-// AuditCheck repeats the origin audit every Every (minutes, not seconds:
+// Periodic is the daemon's audit: it repeats the origin audit every Every (minutes, not seconds:
 // it lists the firewall) and reports the checks that make Cloudflare fail
 // before any visitor does: firewall_blocks_cloudflare (a firewall closed
 // to Cloudflare, or fail2ban/CrowdSec banning some of its edge servers)
@@ -20,52 +19,57 @@ import (
 // are checks.Listeners' (every few seconds), so the audit's are left out.
 // With Manage it also keeps the ORIGIN-AGENT-CF chain in sync with the
 // Cloudflare ranges (idempotent: nothing changes when in sync).
-type AuditCheck struct {
-	Opts   audit.Options
+type Periodic struct {
+	Opts   Options
 	Every  time.Duration
-	Manage *audit.ApplyOptions
+	Manage *ApplyOptions
 	Log    *slog.Logger
+	Now    func() time.Time // default time.Now
 
 	mu   sync.Mutex
 	last time.Time
 	keep []checks.Check
 }
 
-var _ checks.Checker = (*AuditCheck)(nil)
+var _ checks.Checker = (*Periodic)(nil)
 
-func (c *AuditCheck) Name() string { return "audit" }
+func (c *Periodic) Name() string { return "audit" }
 
 // Run returns the last audit's results, auditing again when they are older
 // than Every.
-func (c *AuditCheck) Run(ctx context.Context) []checks.Check {
+func (c *Periodic) Run(ctx context.Context) []checks.Check {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.last.IsZero() && time.Since(c.last) < c.Every {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	if t := now(); !c.last.IsZero() && t.Sub(c.last) < c.Every {
 		return c.keep
 	}
-	c.last = time.Now()
+	c.last = now()
 	if c.Manage != nil {
 		m := *c.Manage
 		m.Out = io.Discard
-		if err := audit.Apply(m); err != nil && c.Log != nil {
+		if err := Apply(m); err != nil && c.Log != nil {
 			c.Log.Error("keeping ORIGIN-AGENT-CF in sync", "err", err)
 		}
 	}
 	o := c.Opts
-	o.Now = time.Now()
-	rep := audit.Run(ctx, o)
+	o.Now = c.last
+	rep := Run(ctx, o)
 	for _, e := range rep.Errors {
 		if c.Log != nil {
 			c.Log.Warn("audit incomplete", "err", e)
 		}
 	}
-	c.keep = auditResults(rep.Checks)
+	c.keep = daemonResults(rep.Checks)
 	return c.keep
 }
 
-// auditResults keeps the audit checks the daemon reports: those with a
+// daemonResults keeps the audit checks the daemon reports: those with a
 // cause, and passes (which resolve them), but not the listeners.
-func auditResults(cs []checks.Check) []checks.Check {
+func daemonResults(cs []checks.Check) []checks.Check {
 	var out []checks.Check
 	for _, ch := range cs {
 		if strings.HasPrefix(ch.ID, "listener.") || ch.Reported() == checks.ReportNothing {

@@ -1,4 +1,7 @@
-package agent
+// Package earlywarn raises the php_fpm_pool_saturated early warning: a
+// check finding as soon as php-fpm says a pool reached pm.max_children,
+// before any gateway status, and resolved once the pool has been quiet.
+package earlywarn
 
 import (
 	"fmt"
@@ -12,25 +15,25 @@ import (
 	"github.com/origin-agent/origin-agent/parsers"
 )
 
-// DefaultPoolQuiet is how long a pool must go without a new "server
+// DefaultQuiet is how long a pool must go without a new "server
 // reached pm.max_children" before its early warning is resolved. php-fpm
 // repeats the warning every time a request finds the pool full (at most
 // once a second per pool), so five quiet minutes mean the pool has had
 // room for a while, not merely between two bursts.
-const DefaultPoolQuiet = 5 * time.Minute
+const DefaultQuiet = 5 * time.Minute
 
 // poolSlowKeep is how long a pool's "executing too slow" lines are kept
 // to name the script in its early warning.
 const poolSlowKeep = 5 * time.Minute
 
-// poolWarnings raises the php_fpm_pool_saturated early warning: a check
+// Pools raises the php_fpm_pool_saturated early warning: a check
 // finding (severity warning) as soon as php-fpm says a pool reached
 // pm.max_children, before any gateway status, naming the pool and the
 // script php-fpm's slowlog names for it; resolved once the pool has been
 // quiet for Quiet. Incidents that follow carry the warning's finding id in
 // `related`. Times are the lines' own (and the tick's), so a replayed
 // backlog gives the same ids. Owned by the agent's loop goroutine.
-type poolWarnings struct {
+type Pools struct {
 	host  string
 	quiet time.Duration
 	pools map[string]*poolState
@@ -57,14 +60,24 @@ type slowScript struct {
 	evd  correlate.Evidence
 }
 
-func newPoolWarnings(host string, quiet time.Duration) *poolWarnings {
-	if quiet <= 0 {
-		quiet = DefaultPoolQuiet
-	}
-	return &poolWarnings{host: host, quiet: quiet, pools: map[string]*poolState{}}
+// New returns the warnings of host's pools (see Configure).
+func New(host string, quiet time.Duration) *Pools {
+	w := &Pools{pools: map[string]*poolState{}}
+	w.Configure(host, quiet)
+	return w
 }
 
-func (w *poolWarnings) state(pool string) *poolState {
+// Configure sets the host named in findings and how long a pool must be
+// quiet before its warning is resolved (default DefaultQuiet), keeping
+// the pools' state (a reload).
+func (w *Pools) Configure(host string, quiet time.Duration) {
+	if quiet <= 0 {
+		quiet = DefaultQuiet
+	}
+	w.host, w.quiet = host, quiet
+}
+
+func (w *Pools) state(pool string) *poolState {
 	s := w.pools[pool]
 	if s == nil {
 		s = &poolState{pool: pool, slow: map[string]*slowScript{}}
@@ -85,9 +98,9 @@ func lineEvidence(in *correlate.Input, t time.Time) correlate.Evidence {
 	return correlate.Evidence{Time: t, Path: in.Path, Line: in.Line, Offset: off, Text: strings.ToValidUTF8(string(txt), "\uFFFD")}
 }
 
-// observe looks at one php-fpm line; it returns the early-warning finding
+// Observe looks at one php-fpm line; it returns the early-warning finding
 // when a pool turns saturated.
-func (w *poolWarnings) observe(in *correlate.Input) (finding.Finding, bool) {
+func (w *Pools) Observe(in *correlate.Input) (finding.Finding, bool) {
 	ev := &in.Event
 	if in.Type != parsers.TypePHPFPM || (ev.Signal != parsers.SigFPMMaxChildren && ev.Signal != parsers.SigFPMSlowlog) {
 		return finding.Finding{}, false
@@ -169,8 +182,8 @@ func (s *poolState) describe(t time.Time) (summary, fix string) {
 	return summary, fix
 }
 
-// tick resolves the warnings of pools quiet for w.quiet at now.
-func (w *poolWarnings) tick(now time.Time) []finding.Finding {
+// Tick resolves the warnings of pools quiet for w.quiet at now.
+func (w *Pools) Tick(now time.Time) []finding.Finding {
 	var out []finding.Finding
 	for _, pool := range w.sortedPools() {
 		s := w.pools[pool]
@@ -200,7 +213,7 @@ func (w *poolWarnings) tick(now time.Time) []finding.Finding {
 	return out
 }
 
-func (w *poolWarnings) sortedPools() []string {
+func (w *Pools) sortedPools() []string {
 	names := make([]string, 0, len(w.pools))
 	for p := range w.pools {
 		names = append(names, p)
@@ -209,10 +222,10 @@ func (w *poolWarnings) sortedPools() []string {
 	return names
 }
 
-// related returns the ids of the early warnings an incident may follow
+// Related returns the ids of the early warnings an incident may follow
 // from: pools saturated from before the incident's end until at most
 // lookback before its start.
-func (w *poolWarnings) related(inc correlate.Incident, lookback time.Duration) []string {
+func (w *Pools) Related(inc correlate.Incident, lookback time.Duration) []string {
 	var ids []string
 	consider := func(s *poolState) {
 		if s.findingID == "" || s.first.After(inc.End) || s.last.Before(inc.Start.Add(-lookback)) {
