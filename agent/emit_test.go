@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -89,7 +91,7 @@ func TestQuietFindingLog(t *testing.T) {
 		var journal bytes.Buffer // stdout and stderr both go to the journal
 		log := slog.New(slog.NewTextHandler(&journal, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		a, err := New(Options{StateDir: t.TempDir(), Host: "web1", Log: log, QuietFindingLog: quiet,
-			Emitters: []Emitter{&JSONLines{W: &journal}}})
+			Emitters: []Emitter{jsonLines{&journal}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,4 +102,16 @@ func TestQuietFindingLog(t *testing.T) {
 			t.Errorf("quiet=%v: the finding appears %d times in the journal, want %d:\n%s", quiet, n, want, journal.String())
 		}
 	}
+}
+
+// jsonLines writes each finding as a JSON line, as the stdout sink does.
+type jsonLines struct{ w io.Writer }
+
+func (j jsonLines) Emit(_ context.Context, f finding.Finding) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(append(b, '\n'))
+	return err
 }
