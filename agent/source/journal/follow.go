@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
@@ -239,11 +238,11 @@ func (f *Follower) save(force bool) {
 	if !when.IsZero() {
 		data += when.UTC().Format(time.RFC3339Nano) + "\n"
 	}
-	if err := renameio.WriteFile(f.o.CursorFile, []byte(data), 0o600); err != nil {
+	// Atomic, 0600, and a root run leaves it the service's.
+	if err := stateown.WriteFile(f.o.CursorFile, []byte(data), 0o600); err != nil {
 		f.log.Warn("journal: cannot save the cursor", "error", err)
 		return
 	}
-	_ = stateown.Path(f.o.CursorFile) // a root run leaves it the service's
 	f.mu.Lock()
 	f.saved, f.lastSave = cur, time.Now()
 	f.mu.Unlock()
