@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
@@ -38,12 +37,9 @@ func loadLastIncident(stateDir string) (time.Time, error) {
 	return t, nil
 }
 
-// saveLastIncident writes end atomically (renameio: temp file, fsync,
-// rename), mode 0600 like the positions file.
+// saveLastIncident writes end atomically, mode 0600 like the positions
+// file, the state directory owner's (stateown.WriteFile).
 func saveLastIncident(stateDir string, end time.Time) error {
 	p := filepath.Join(stateDir, lastIncidentFile)
-	if err := renameio.WriteFile(p, []byte(end.UTC().Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
-		return err
-	}
-	return stateown.Path(p) // a root run leaves it the service's
+	return stateown.WriteFile(p, []byte(end.UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
 }

@@ -27,9 +27,9 @@ type storedRanges struct {
 	Source  string    `json:"source"`
 }
 
-// Save writes r to dir/cloudflare-ranges.json atomically: a temporary file in
-// dir is written, fsynced, chmod 0644 and renamed over the old file, and the
-// directory is fsynced, so a reader sees the old or the new list, never half.
+// Save writes r to dir/cloudflare-ranges.json atomically, mode 0644, with
+// stateown.WriteFile (renameio: a temporary file in dir, fsync, rename,
+// fsync of dir), so a reader sees the old or the new list, never half.
 func (r Ranges) Save(dir string) error {
 	s := storedRanges{ETag: r.ETag, Fetched: r.Fetched, Source: r.Source}
 	for _, p := range r.V4 {
@@ -42,43 +42,10 @@ func (r Ranges) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encode ranges: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, RangesFile), append(data, '\n'), 0o644)
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	path := filepath.Join(dir, RangesFile)
+	// Run as root, the file is still the state directory owner's.
+	if err := stateown.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("save %s: write: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("save %s: chmod: %w", path, err)
-	}
-	if err = stateown.Path(tmp); err != nil { // run as root: keep it the state directory owner's
-		return fmt.Errorf("save %s: chown: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("save %s: fsync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("save %s: close: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("save %s: rename: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // best effort: the rename is already visible
-		d.Close()
 	}
 	return nil
 }

@@ -59,25 +59,28 @@ type Report struct {
 	Errors []string
 }
 
-// Exit statuses of audit.
+// Outcome sums a report up; the command turns it into its exit status.
+type Outcome int
+
+// Outcomes, from the best.
 const (
-	ExitOK         = 0
-	ExitFailed     = 1
-	ExitCouldntRun = 2
+	Passed     Outcome = iota // no check failed (warnings and skips do not fail the audit)
+	Failed                    // a check failed
+	Incomplete                // no check failed, but a part could not run
 )
 
-// ExitCode is 1 when a check failed, else 2 when a part could not run, else
-// 0 (warnings and skips do not fail the audit).
-func (r Report) ExitCode() int {
+// Outcome is Failed when a check failed, else Incomplete when a part could
+// not run, else Passed.
+func (r Report) Outcome() Outcome {
 	for _, c := range r.Checks {
 		if c.Status == checks.Fail {
-			return ExitFailed
+			return Failed
 		}
 	}
 	if len(r.Errors) > 0 {
-		return ExitCouldntRun
+		return Incomplete
 	}
-	return ExitOK
+	return Passed
 }
 
 // Defaults fills unset fields for a real host.

@@ -69,7 +69,7 @@ func procDir(t *testing.T, tcp string) string {
 
 const hdr = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 
-func TestRunExitCodes(t *testing.T) {
+func TestRunOutcome(t *testing.T) {
 	ranges, _ := firewall.Embedded()
 	allow := "-P INPUT DROP\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n"
 	public := hdr + "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 101 1 0 100 0 0 10 0\n" +
@@ -98,27 +98,27 @@ func TestRunExitCodes(t *testing.T) {
 	tests := []struct {
 		name   string
 		opts   Options
-		code   int
+		want   Outcome
 		status map[string]checks.Status
 	}{
-		{"healthy but TLS broken", base(public, fakeLister{v4: allow, v6: allow}), ExitFailed, map[string]checks.Status{
+		{"healthy but TLS broken", base(public, fakeLister{v4: allow, v6: allow}), Failed, map[string]checks.Status{
 			"listener.80": checks.Pass, "listener.443": checks.Pass, "firewall.cloudflare_allowed.ipv4": checks.Pass,
 			"firewall.origin_exposed": checks.Warn, "tls.certificate": checks.Fail, "nginx.real_ip": checks.Warn,
 			"nginx.proxy_timeouts": checks.Warn, "php_fpm.max_children": checks.Warn}},
-		{"loopback only", base(local, fakeLister{v4: allow, v6: allow}), ExitFailed, map[string]checks.Status{
+		{"loopback only", base(local, fakeLister{v4: allow, v6: allow}), Failed, map[string]checks.Status{
 			"listener.80": checks.Fail, "listener.443": checks.Fail, "tls.certificate": checks.Skip}},
 		{"lock held", func() Options {
 			o := base(public, fakeLister{err: fmt.Errorf("exit status 4: Another app is currently holding the xtables lock. Stopped waiting after 5s.")})
 			o.Ports = []uint16{80}
 			return o
-		}(), ExitCouldntRun, map[string]checks.Status{
+		}(), Incomplete, map[string]checks.Status{
 			"listener.80": checks.Pass, "firewall.cloudflare_allowed.ipv4": checks.Skip, "firewall.origin_exposed": checks.Skip}},
 		{"no firewall, port 80 only", func() Options {
 			o := base(public, nil)
 			o.Ports = []uint16{80}
 			o.NoFirewall = "not root"
 			return o
-		}(), ExitOK, map[string]checks.Status{"listener.80": checks.Pass, "firewall.stale_ranges": checks.Skip, "tls.certificate": checks.Skip}},
+		}(), Passed, map[string]checks.Status{"listener.80": checks.Pass, "firewall.stale_ranges": checks.Skip, "tls.certificate": checks.Skip}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,25 +132,25 @@ func TestRunExitCodes(t *testing.T) {
 			if tt.name == "healthy but TLS broken" && strings.Join(seen, ",") != "example.test,www.example.test," {
 				t.Errorf("SNI names tried: %q", seen)
 			}
-			if got := r.ExitCode(); got != tt.code {
-				t.Errorf("exit %d, want %d (errors %q)", got, tt.code, r.Errors)
+			if got := r.Outcome(); got != tt.want {
+				t.Errorf("outcome %d, want %d (errors %q)", got, tt.want, r.Errors)
 			}
 		})
 	}
 }
 
-func TestExitCodePrecedence(t *testing.T) {
+func TestOutcomePrecedence(t *testing.T) {
 	pass := checks.Check{Status: checks.Pass}
 	tests := []struct {
 		r    Report
-		want int
+		want Outcome
 	}{
-		{Report{Checks: []checks.Check{pass, {Status: checks.Warn}, {Status: checks.Skip}}}, 0},
-		{Report{Checks: []checks.Check{pass, {Status: checks.Fail}}, Errors: []string{"lock"}}, 1},
-		{Report{Checks: []checks.Check{pass}, Errors: []string{"xtables lock held"}}, 2},
+		{Report{Checks: []checks.Check{pass, {Status: checks.Warn}, {Status: checks.Skip}}}, Passed},
+		{Report{Checks: []checks.Check{pass, {Status: checks.Fail}}, Errors: []string{"lock"}}, Failed},
+		{Report{Checks: []checks.Check{pass}, Errors: []string{"xtables lock held"}}, Incomplete},
 	}
 	for i, tt := range tests {
-		if got := tt.r.ExitCode(); got != tt.want {
+		if got := tt.r.Outcome(); got != tt.want {
 			t.Errorf("%d: %d, want %d", i, got, tt.want)
 		}
 	}

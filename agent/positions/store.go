@@ -3,10 +3,13 @@
 // after the last line the pipeline has handled.
 //
 // The store is in memory and written to one JSON file by Sync, atomically
-// (temporary file in the same directory, mode 0600, fsync, rename, fsync of
-// the directory), so a crash at any moment leaves either the old or the new
-// file, never a torn one. Run syncs periodically and once more when its
-// context ends. All methods are safe for concurrent use.
+// (stateown.WriteFile's way: renameio's temporary file in the same
+// directory, mode 0600, fsync, rename, fsync of the directory), so a crash
+// at any moment leaves either the old or the new file, never a torn one.
+// Run syncs periodically and once more when its context ends; the agent
+// uses its own loop instead (Agent.syncPositions), which also pauses while
+// an incident holds the commits (see package source, "Positions: commit,
+// then sync"). All methods are safe for concurrent use.
 package positions
 
 import (
@@ -16,7 +19,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +55,8 @@ type Store struct {
 
 	syncMu sync.Mutex // serialises writers of the file
 	// beforeRename runs after the temporary file is written and synced and
-	// before it is renamed over the store; tests use it to simulate a crash.
+	// before it is renamed over the store; tests use it to simulate a crash
+	// (its error aborts the write, and the temporary file is removed).
 	beforeRename func(tmp string) error
 }
 
@@ -274,58 +277,29 @@ func (s *Store) marshalLocked() ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// write replaces s.path with data: temp file in the same directory (so the
-// rename is atomic), 0600, fsync, rename, fsync of the directory (so the
-// rename itself survives a power loss).
+// write replaces s.path with data through stateown.WriteFile's steps
+// (renameio: temporary file beside it, 0600, the state directory owner's,
+// fsync, rename, fsync of the directory), with the test hook between the
+// fsync of the data and the rename.
 func (s *Store) write(data []byte) error {
-	dir, base := filepath.Split(s.path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	pf, err := stateown.NewPendingFile(s.path, 0o600)
 	if err != nil {
 		return fmt.Errorf("write positions %s: %w", s.path, err)
 	}
-	tmpName := tmp.Name()
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmpName)
+	defer pf.Cleanup()
+	if _, err := pf.Write(data); err != nil {
 		return fmt.Errorf("write positions %s: %w", s.path, err)
 	}
-	// CreateTemp makes 0600 already; Chmod states it and ignores umask.
-	if err := tmp.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	// Run as root, the file is still the state directory owner's.
-	if err := stateown.Path(tmpName); err != nil {
-		return fail(err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
 	if s.beforeRename != nil {
-		if err := s.beforeRename(tmpName); err != nil {
-			os.Remove(tmpName)
+		if err := pf.Sync(); err != nil {
+			return fmt.Errorf("write positions %s: %w", s.path, err)
+		}
+		if err := s.beforeRename(pf.Name()); err != nil {
 			return fmt.Errorf("write positions %s: %w", s.path, err)
 		}
 	}
-	if err := os.Rename(tmpName, s.path); err != nil {
-		os.Remove(tmpName)
+	if err := stateown.Replace(pf); err != nil {
 		return fmt.Errorf("write positions %s: %w", s.path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write positions %s: sync dir: %w", s.path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write positions %s: sync dir: %w", s.path, err)
 	}
 	return nil
 }

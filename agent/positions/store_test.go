@@ -163,6 +163,9 @@ func TestCrashBeforeRenameKeepsOldFile(t *testing.T) {
 	if tmpSeen == "" || filepath.Dir(tmpSeen) != dir {
 		t.Errorf("temp file %q not in the store's directory %s", tmpSeen, dir)
 	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the failed sync left files behind: %v", entries)
+	}
 	reopened, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

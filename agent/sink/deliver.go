@@ -22,7 +22,7 @@ type DeliverOptions struct {
 	Timeout     time.Duration // per Send (timeout)
 	BackoffMin  time.Duration // first retry delay; default 500ms (no config key)
 	BackoffMax  time.Duration // longest retry delay (retry_max)
-	Log         *slog.Logger
+	Log         *slog.Logger  // nil: discard
 	Metrics     *Metrics
 	OnDelivered func([]spool.Entry) // optional: called after confirmed entries were removed (tests, latency probes)
 }
@@ -70,7 +70,7 @@ func NewDeliverer(name string, sp *spool.Spool, s Sink, o DeliverOptions) *Deliv
 		o.BackoffMax = o.BackoffMin
 	}
 	if o.Log == nil {
-		o.Log = slog.Default()
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Metrics == nil {
 		o.Metrics = newMetricsUnregistered()

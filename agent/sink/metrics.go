@@ -62,10 +62,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // DropHook returns the function a spool calls when its size bound made it
-// drop its oldest entries: it counts them (reason "full") and logs.
+// drop its oldest entries: it counts them (reason "full") and logs to log
+// (nil: discard).
 func (m *Metrics) DropHook(sinkName string, log *slog.Logger) func(n int, bytes int64) {
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return func(n int, bytes int64) {
 		m.Dropped.WithLabelValues(sinkName, "full").Add(float64(n))

@@ -98,7 +98,7 @@ func (e *BatchError) Error() string {
 
 // Deps are what sinks need from the agent.
 type Deps struct {
-	Log      *slog.Logger // nil: slog.Default()
+	Log      *slog.Logger // nil: discard
 	Metrics  *Metrics     // nil: metrics are kept but not exported
 	Hostname string       // the syslog HOSTNAME and the Loki "host" label fallback
 	// Now is the clock for records without their own time; nil: time.Now.
@@ -109,7 +109,7 @@ type Deps struct {
 
 func (d Deps) withDefaults() Deps {
 	if d.Log == nil {
-		d.Log = slog.Default()
+		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Metrics == nil {
 		d.Metrics = newMetricsUnregistered()

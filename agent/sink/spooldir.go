@@ -23,7 +23,11 @@ func SpoolDir(stateDir string, cfg Config) string {
 // sink's spool and stays. Spools that belong to no configured sink are
 // reported, not deleted: they may hold findings the administrator wants
 // delivered (give a sink that name) or drops (remove the directory).
+// What it does and finds goes to log (nil: discard).
 func PrepareSpools(stateDir string, sinks []Config, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	root := filepath.Join(stateDir, "spool")
 	ids := map[string]bool{}
 	for _, c := range sinks {

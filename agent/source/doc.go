@@ -7,13 +7,45 @@
 // context ends and delivers every complete line on Lines(). Run owns that
 // channel and closes it when it returns; it returns nil when the context
 // was cancelled (the only way to stop it) and never blocks on a consumer
-// that has gone away: every send selects on ctx.Done(). The consumer calls
-// Commit(line) after it handled a line; only then is the line's offset
-// recorded in the positions.Store. Commit means "this line and every
-// earlier line of the same file were handled", so commits must follow
-// delivery order. The source never syncs the store: the caller runs
-// Store.Run, so after a crash the source resumes from what was synced and
-// re-delivers at most the lines handled since that sync (at-least-once).
+// that has gone away: every send selects on ctx.Done().
+//
+// # Positions: commit, then sync
+//
+// A Line carries its file generation (positions.Key) and the offset just
+// after its newline. The consumer calls Commit(line) once it has handled
+// the line; Commit marks that offset (and the line count) in the
+// positions.Store, in memory. It means "this line and every earlier line of
+// the same file were handled", so commits must follow delivery order. The
+// source marks the store itself only where reading of a newly opened
+// generation starts (so a restart resumes there rather than at the end),
+// and drops the entries of generations that are gone or fully committed.
+//
+// The source never writes the store to disk. In the agent (package agent):
+//
+//   - a line is committed from the agent's loop, in delivery order, after
+//     the correlator observed its event (a line that does not parse, after
+//     it was counted);
+//   - not at once, but through the agent's ack hold (agent/ackhold.go):
+//     access-log lines commit right away; lines of signal logs (error,
+//     php-fpm, kernel) trail by about the correlator's lookback, so that a
+//     restart re-reads the signals an incident needs; and from the first
+//     gateway status until no incident is open and the last status has
+//     settled (at most 5 minutes), every commit is held and then released
+//     in order;
+//   - Agent.syncPositions writes the store (Store.Sync: atomic, and only
+//     when something changed) every Options.SyncInterval (2 s by default),
+//     right after a hold is released, and once more when the agent stops,
+//     after the loop's last commit (a stop with no incident open releases
+//     the hold first). While a hold is active it does not write, at a stop
+//     neither (a restart re-reads the open incident), with one exception:
+//     when there is no positions file yet, it writes one as soon as the
+//     sources placed their start positions.
+//
+// So after a crash the source resumes from the last file written and
+// re-delivers at most the lines handled since: those of the last
+// SyncInterval, the trail of the signal logs, and an incident still open,
+// from its start (at-least-once; findings keep their ids, and receivers
+// de-duplicate them).
 //
 // # Start positions
 //
@@ -23,7 +55,14 @@
 //   - a file replaced while the agent was down (other inode, or same inode
 //     with other content): from its start, and the previous generation,
 //     if it is still beside it under a rotated name (access.log.1,
-//     access.log-20261120…, not compressed), from its saved offset;
+//     access.log-20261120…, not compressed) or as the copy a copytruncate
+//     made, from its saved offset;
+//   - a rotated generation no saved position accounts for, modified after
+//     the positions file was written: from its start (it was rotated in
+//     while the agent was down, before any checkpoint of it);
+//   - positions lost (a corrupt positions file set aside, see
+//     positions.Open): the file and such rotated generations from their
+//     start;
 //   - a file that does not exist yet: waited for (logged once), then read
 //     from its start.
 //

@@ -34,7 +34,7 @@ type Line struct {
 
 // Options tune a FileSource. Zero values take the defaults.
 type Options struct {
-	Logger        *slog.Logger  // default: discard
+	Logger        *slog.Logger  // nil: discard
 	PollInterval  time.Duration // path check and idle wait; default 250ms
 	RetryInterval time.Duration // retry of an unreadable file; default 5s
 	RotatedIdle   time.Duration // keep reading a renamed file until quiet this long; default 5s

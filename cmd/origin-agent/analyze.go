@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/origin-agent/origin-agent/agent/analyze"
 	"github.com/origin-agent/origin-agent/agent/config"
 	"github.com/origin-agent/origin-agent/agent/report"
@@ -164,13 +166,15 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot read %q as a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z)", s)
 }
 
-// writeFileAtomic writes what write produces to path through a temporary
-// file in the same directory and a rename, so that readers see either the
-// old file or the whole new one, never a half-written report. An existing
-// file keeps its permissions; a new one gets 0644.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	// Reports carry client addresses and URLs: a new one is the user's
-	// alone; one replaced keeps the mode it was given.
+// writeFileAtomic writes what write produces to path atomically
+// (renameio: a temporary file in the same directory, fsync, rename), so
+// that readers see either the old file or the whole new one, never a
+// half-written report. Reports carry client addresses and URLs: a new one
+// is the user's alone (0600); one replaced keeps the mode it was given.
+// Unlike the state directory's files (stateown.WriteFile) it keeps the
+// owner that wrote it: root writing into a user's directory is that
+// user's choice to make.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	mode := os.FileMode(0o600)
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
@@ -178,34 +182,20 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		}
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(mode))
 	if err != nil {
 		return fmt.Errorf("create a temporary file for %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 64<<10)
+	defer pf.Cleanup()
+	bw := bufio.NewWriterSize(pf, 64<<10)
 	if err := write(bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", pf.Name(), err)
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err // *os.LinkError names both paths
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return err // *os.PathError or *os.LinkError: names the file
 	}
 	return nil
 }

@@ -126,7 +126,20 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail("%v", err)
 	}
-	return rep.ExitCode()
+	return auditExit(rep.Outcome())
+}
+
+// auditExit is audit's exit status: 0 when no check failed, 1 when one
+// did, 2 when none failed but a part of the audit could not run (as for
+// any command that could not do its job).
+func auditExit(o audit.Outcome) int {
+	switch o {
+	case audit.Failed:
+		return exitFail
+	case audit.Incomplete:
+		return exitUsage
+	}
+	return exitOK
 }
 
 // parsePorts reads "80,443" into distinct ports in the given order.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/origin-agent/origin-agent/agent/audit"
 	"github.com/origin-agent/origin-agent/firewall"
 )
 
@@ -73,6 +74,17 @@ func TestAuditUsage(t *testing.T) {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 || errb.Len() == 0 {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}
+
+// TestAuditExit: audit's outcomes are the shared exit statuses, with the
+// numbers README.md and DESIGN.md promise: 0 all pass, 1 something
+// failed, 2 could not run.
+func TestAuditExit(t *testing.T) {
+	for o, want := range map[audit.Outcome]int{audit.Passed: 0, audit.Failed: 1, audit.Incomplete: 2} {
+		if got := auditExit(o); got != want {
+			t.Errorf("outcome %d: exit %d, want %d", o, got, want)
 		}
 	}
 }

@@ -19,11 +19,17 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit statuses shared by the subcommands.
+// Exit statuses shared by the subcommands, the only ones they return
+// (README.md, "Exit codes"; the man page's EXIT STATUS).
 const (
-	exitOK    = 0
-	exitFail  = 1 // ran, and found something failing (audit)
-	exitUsage = 2 // bad usage or unreadable input
+	exitOK = 0
+	// exitFail: it ran, and something it checked or did failed: an audit
+	// check, a grant-log-access grant, the delivery of an analyze --ship
+	// finding, the daemon (run could not start, or stopped on an error).
+	exitFail = 1
+	// exitUsage: it could not do its job: bad usage or configuration,
+	// unreadable input, a part of the audit that could not run.
+	exitUsage = 2
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".

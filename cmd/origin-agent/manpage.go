@@ -260,13 +260,16 @@ as the unprivileged user origin\-agent.
 .SH EXIT STATUS
 .TP
 .B 0
-It ran (for analyze: whether or not incidents were found).
+It did its job (for analyze: whether or not incidents were found).
 .TP
 .B 1
-It ran and a check failed (audit).
+It ran and something failed: an audit check, a grant, a finding
+.B analyze \-\-ship
+did not deliver, or the daemon (it could not start, or stopped on an error).
 .TP
 .B 2
-Bad usage or unreadable input; the reason is on standard error.
+It could not do its job: bad usage or configuration, unreadable input, a part
+of the audit that could not run; the reason is on standard error.
 .SH SEE ALSO
 .BR systemctl (1),
 .BR journalctl (1),

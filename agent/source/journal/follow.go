@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/origin-agent/origin-agent/internal/stateown"
 )
 
@@ -52,7 +51,7 @@ type Options struct {
 	// RestartDelay is the pause before journalctl is started again after
 	// it exited. Default 1 s.
 	RestartDelay time.Duration
-	Logger       *slog.Logger // default slog.Default()
+	Logger       *slog.Logger // nil: discard
 }
 
 // Follower runs journalctl and turns its output into Entries.
@@ -82,7 +81,7 @@ func New(o Options) (*Follower, error) {
 	}
 	f := &Follower{o: o, log: o.Logger, cursor: o.Cursor}
 	if f.log == nil {
-		f.log = slog.Default()
+		f.log = slog.New(slog.DiscardHandler)
 	}
 	if f.cursor == "" && o.CursorFile != "" {
 		b, err := os.ReadFile(o.CursorFile)
@@ -95,7 +94,7 @@ func New(o Options) (*Follower, error) {
 			t, err := time.Parse(time.RFC3339Nano, when)
 			if err != nil {
 				// The cursor alone still resumes without loss.
-				f.log.Warn("journal: the cursor file's time does not parse; resuming after the cursor", "path", o.CursorFile+":2", "error", err)
+				f.log.Warn("journal: the cursor file's time does not parse; resuming after the cursor", "path", o.CursorFile+":2", "err", err)
 			}
 			f.cursorTime = t
 		}
@@ -144,7 +143,7 @@ func (f *Follower) Run(ctx context.Context, out chan<- Entry) error {
 			return fmt.Errorf("start %s: %w: %w", f.o.Command[0], ErrUnavailable, err)
 		}
 		f.save(true)
-		f.log.Warn("journal: journalctl stopped; restarting", "error", err, "after", f.o.RestartDelay)
+		f.log.Warn("journal: journalctl stopped; restarting", "err", err, "after", f.o.RestartDelay)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -188,7 +187,7 @@ func (f *Follower) runOnce(ctx context.Context, out chan<- Entry) error {
 	for sc.Scan() {
 		e, err := ParseEntry(sc.Bytes())
 		if err != nil {
-			f.log.Warn("journal: skipping a line that does not parse", "error", err)
+			f.log.Warn("journal: skipping a line that does not parse", "err", err)
 			continue
 		}
 		select {
@@ -239,11 +238,11 @@ func (f *Follower) save(force bool) {
 	if !when.IsZero() {
 		data += when.UTC().Format(time.RFC3339Nano) + "\n"
 	}
-	if err := renameio.WriteFile(f.o.CursorFile, []byte(data), 0o600); err != nil {
-		f.log.Warn("journal: cannot save the cursor", "error", err)
+	// Atomic, 0600, and a root run leaves it the service's.
+	if err := stateown.WriteFile(f.o.CursorFile, []byte(data), 0o600); err != nil {
+		f.log.Warn("journal: cannot save the cursor", "err", err)
 		return
 	}
-	_ = stateown.Path(f.o.CursorFile) // a root run leaves it the service's
 	f.mu.Lock()
 	f.saved, f.lastSave = cur, time.Now()
 	f.mu.Unlock()

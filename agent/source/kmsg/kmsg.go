@@ -66,7 +66,7 @@ type Options struct {
 	// Recent is how far back StartRecent reaches (by the records' wall
 	// time at Open).
 	Recent time.Duration
-	Logger *slog.Logger // default slog.Default()
+	Logger *slog.Logger // nil: discard
 	// FlushAfter is how long a fragment run of an old kernel ('c', '+'
 	// flags) waits for its next fragment before it is sent as it is.
 	// Default 100 ms.
@@ -178,7 +178,7 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 	}
 	r.metric = o.Overruns
 	if r.log == nil {
-		r.log = slog.Default()
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.flushAfter <= 0 {
 		r.flushAfter = 100 * time.Millisecond
@@ -314,7 +314,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 		}
 		h, text, perr := ParseRecord(buf[:n])
 		if perr != nil {
-			r.log.Warn("kmsg: skipping a record that does not parse", "path", r.path, "error", perr)
+			r.log.Warn("kmsg: skipping a record that does not parse", "path", r.path, "err", perr)
 			continue
 		}
 		if lost := asm.gap(h.Seq); lost > 0 || overrun {

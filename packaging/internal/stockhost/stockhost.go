@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
@@ -127,16 +129,35 @@ func Image(t testing.TB) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bootstrapping a Debian root: %v\n%s", err, tail(out, 60))
 	}
-	tmp := path + ".part"
-	if out, err := exec.Command("tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", tmp, ".").CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		t.Fatalf("tar: %v\n%s", err, out)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := saveTar(root, path); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("bootstrapped %s in %s", path, time.Since(start).Round(time.Second))
 	return path
+}
+
+// saveTar archives the directory root into path atomically (renameio), so
+// that a run killed half-way leaves no partial image the next run would
+// take for the cache. The caller holds the cache lock: a temporary file of
+// an earlier run found here is that killed run's, and is removed.
+func saveTar(root, path string) error {
+	dir := filepath.Dir(path)
+	stale, _ := filepath.Glob(filepath.Join(dir, ".stockhost-*"))
+	for _, p := range stale {
+		os.Remove(p)
+	}
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithPermissions(0o644))
+	if err != nil {
+		return err
+	}
+	defer pf.Cleanup()
+	var stderr bytes.Buffer
+	tar := exec.Command("tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", "-", ".")
+	tar.Stdout, tar.Stderr = pf.File, &stderr
+	if err := tar.Run(); err != nil {
+		return fmt.Errorf("tar: %v\n%s", err, stderr.Bytes())
+	}
+	return pf.CloseAtomicallyReplace()
 }
 
 // Host is one booted stock host.

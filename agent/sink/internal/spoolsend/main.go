@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +37,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("n", 0, "findings to append")
 	every := fs.Duration("every", 50*time.Millisecond, "pause between appends")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // help asked for, as origin-agent's commands
+		}
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
