@@ -341,7 +341,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	for _, w := range a.opt.Watches {
-		src, err := source.NewFile(w.Path, a.store, source.Options{Logger: a.log})
+		src, err := source.NewFile(w.Path, a.store, source.Options{Log: a.log})
 		if err != nil {
 			a.log.Error("cannot watch file", "path", w.Path, "err", err)
 			continue

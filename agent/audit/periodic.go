@@ -23,8 +23,8 @@ type Periodic struct {
 	Opts   Options
 	Every  time.Duration
 	Manage *ApplyOptions
-	Log    *slog.Logger
-	Now    func() time.Time // default time.Now
+	Log    *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
 
 	mu   sync.Mutex
 	last time.Time
@@ -51,20 +51,25 @@ func (c *Periodic) Run(ctx context.Context) []checks.Check {
 	if c.Manage != nil {
 		m := *c.Manage
 		m.Out = io.Discard
-		if err := Apply(m); err != nil && c.Log != nil {
-			c.Log.Error("keeping ORIGIN-AGENT-CF in sync", "err", err)
+		if err := Apply(m); err != nil {
+			c.log().Error("keeping ORIGIN-AGENT-CF in sync", "err", err)
 		}
 	}
 	o := c.Opts
 	o.Now = c.last
 	rep := Run(ctx, o)
 	for _, e := range rep.Errors {
-		if c.Log != nil {
-			c.Log.Warn("audit incomplete", "err", e)
-		}
+		c.log().Warn("audit incomplete", "err", e)
 	}
 	c.keep = daemonResults(rep.Checks)
 	return c.keep
+}
+
+func (c *Periodic) log() *slog.Logger {
+	if c.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Log
 }
 
 // daemonResults keeps the audit checks the daemon reports: those with a

@@ -27,7 +27,7 @@ func testOptions() Options {
 		PollInterval:  10 * time.Millisecond,
 		RetryInterval: 20 * time.Millisecond,
 		RotatedIdle:   200 * time.Millisecond,
-		Logger:        testLogger(),
+		Log:           testLogger(),
 	}
 }
 

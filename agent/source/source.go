@@ -34,7 +34,7 @@ type Line struct {
 
 // Options tune a FileSource. Zero values take the defaults.
 type Options struct {
-	Logger        *slog.Logger  // nil: discard
+	Log           *slog.Logger  // nil: discard
 	PollInterval  time.Duration // path check and idle wait; default 250ms
 	RetryInterval time.Duration // retry of an unreadable file; default 5s
 	RotatedIdle   time.Duration // keep reading a renamed file until quiet this long; default 5s
@@ -43,8 +43,8 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 250 * time.Millisecond
@@ -100,7 +100,7 @@ func NewFile(path string, store *positions.Store, opt Options) (*FileSource, err
 		path:      path,
 		store:     store,
 		opt:       opt,
-		log:       opt.Logger.With("path", path),
+		log:       opt.Log.With("path", path),
 		lines:     make(chan Line, opt.Buffer),
 		ready:     make(chan struct{}),
 		committed: make(map[fileID]positions.Key),

@@ -211,7 +211,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 		case "kmsg":
 			// After a restart (a crash mid-incident included) the OOM kill
 			// of a minute ago still explains the errors that are re-read.
-			ko := kmsg.Options{Path: w.Path, Logger: log, Overruns: met.kmsgOverruns}
+			ko := kmsg.Options{Path: w.Path, Log: log, Overruns: met.kmsgOverruns}
 			if replayKernel > 0 {
 				ko.Start, ko.Recent = kmsg.StartRecent, replayKernel
 			}
@@ -321,7 +321,7 @@ func agentOptions(ctx context.Context, cfg *config.Config, stdout io.Writer, log
 // journalOptions follows the kernel's journal from the saved cursor, or
 // replay before it (see agentOptions).
 func journalOptions(stateDir string, log *slog.Logger, replay time.Duration) journal.Options {
-	return journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Logger: log, Replay: replay}
+	return journal.Options{CursorFile: filepath.Join(stateDir, "journal.cursor"), Log: log, Replay: replay}
 }
 
 // journalInput reads the kernel's messages from the journal.

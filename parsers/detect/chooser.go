@@ -29,8 +29,11 @@ type Chooser struct {
 type Generation struct{ Dev, Ino uint64 }
 
 // NewChooser chooses among formats for the file at path; o are the
-// parsers' options.
+// parsers' options. A nil log discards.
 func NewChooser(path string, formats []Format, o parsers.Options, log *slog.Logger) *Chooser {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Chooser{path: path, formats: formats, opts: o, log: log, byFile: map[Generation]parsers.Func{}, lastEnd: map[Generation]int64{}}
 }
 

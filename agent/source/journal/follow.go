@@ -51,7 +51,7 @@ type Options struct {
 	// RestartDelay is the pause before journalctl is started again after
 	// it exited. Default 1 s.
 	RestartDelay time.Duration
-	Logger       *slog.Logger // nil: discard
+	Log          *slog.Logger // nil: discard
 }
 
 // Follower runs journalctl and turns its output into Entries.
@@ -79,7 +79,7 @@ func New(o Options) (*Follower, error) {
 	if o.RestartDelay <= 0 {
 		o.RestartDelay = time.Second
 	}
-	f := &Follower{o: o, log: o.Logger, cursor: o.Cursor}
+	f := &Follower{o: o, log: o.Log, cursor: o.Cursor}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}

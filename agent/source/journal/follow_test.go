@@ -61,7 +61,7 @@ func TestFollowRestartsAfterCursor(t *testing.T) {
 		Command:      []string{"/bin/sh", "testdata/fake-journalctl.sh"},
 		CursorFile:   cursorFile,
 		RestartDelay: 10 * time.Millisecond,
-		Logger:       quietLogger(),
+		Log:          quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestFollowRestartsAfterCursor(t *testing.T) {
 }
 
 func TestFollowUnavailable(t *testing.T) {
-	f, err := New(Options{Command: []string{"/nonexistent/journalctl"}, Logger: quietLogger()})
+	f, err := New(Options{Command: []string{"/nonexistent/journalctl"}, Log: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestFollowUnavailable(t *testing.T) {
 // A consumer that stops reading must not block cancellation.
 func TestFollowCancelWhileSending(t *testing.T) {
 	fakeJournalctl(t)
-	f, err := New(Options{Command: []string{"/bin/sh", "testdata/fake-journalctl.sh"}, Logger: quietLogger()})
+	f, err := New(Options{Command: []string{"/bin/sh", "testdata/fake-journalctl.sh"}, Log: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestFollowReplaysBeforeTheCursor(t *testing.T) {
 		CursorFile:   cursorFile,
 		Replay:       2 * time.Minute,
 		RestartDelay: 10 * time.Millisecond,
-		Logger:       quietLogger(),
+		Log:          quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestFollowOldCursorFile(t *testing.T) {
 		Command:    []string{"/bin/sh", "testdata/fake-journalctl.sh"},
 		CursorFile: cursorFile,
 		Replay:     time.Minute,
-		Logger:     quietLogger(),
+		Log:        quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)

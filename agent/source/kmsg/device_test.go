@@ -29,7 +29,7 @@ func needRoot(t *testing.T) {
 
 func TestDeviceSeesMarker(t *testing.T) {
 	needRoot(t)
-	r, err := Open(Options{Logger: quietLogger()})
+	r, err := Open(Options{Log: quietLogger()})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -90,7 +90,7 @@ func runDevice(t *testing.T, o Options) (<-chan Record, context.Context) {
 
 func TestDeviceStartBufferReadsOldRecords(t *testing.T) {
 	needRoot(t)
-	out, ctx := runDevice(t, Options{Start: StartBuffer, Logger: quietLogger()})
+	out, ctx := runDevice(t, Options{Start: StartBuffer, Log: quietLogger()})
 	select {
 	case rec := <-out:
 		if _, _, err := ParseRecord(rec.Line); err != nil || rec.Time.After(time.Now()) {
@@ -179,7 +179,7 @@ func TestDeviceStartRecentReplaysMarker(t *testing.T) {
 	}
 	const recent = 30 * time.Second
 	opened := time.Now()
-	out, ctx := runDevice(t, Options{Start: StartRecent, Recent: recent, Logger: quietLogger()})
+	out, ctx := runDevice(t, Options{Start: StartRecent, Recent: recent, Log: quietLogger()})
 	for {
 		select {
 		case rec := <-out:

@@ -11,7 +11,7 @@ import (
 // Input hands on kernel signals only, stamped with the record's time, and
 // closes Replayed when it converts the CaughtUp record, not before.
 func TestInput(t *testing.T) {
-	r := newReader("/dev/kmsg", newFake(), Options{Start: StartBuffer, Logger: quietLogger()}, fixedClock)
+	r := newReader("/dev/kmsg", newFake(), Options{Start: StartBuffer, Log: quietLogger()}, fixedClock)
 	conv := r.Input(kernel.New(parsers.Options{}))
 	at := time.Date(2026, 11, 20, 9, 59, 59, 0, time.UTC)
 	oom := Record{Line: []byte("3,812,999000000,-;Out of memory: Killed process 4121 (php-fpm8.2) total-vm:1024kB, anon-rss:512kB"), Seq: 812, Time: at}
@@ -37,7 +37,7 @@ func TestInput(t *testing.T) {
 	}
 	conv(Record{CaughtUp: true}) // a second one must not panic
 
-	end := newReader("/dev/kmsg", newFake(), Options{Logger: quietLogger()}, fixedClock)
+	end := newReader("/dev/kmsg", newFake(), Options{Log: quietLogger()}, fixedClock)
 	if end.Replayed() != nil {
 		t.Error("a reader at StartEnd replays nothing: Replayed must be nil")
 	}

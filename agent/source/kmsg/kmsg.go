@@ -66,7 +66,7 @@ type Options struct {
 	// Recent is how far back StartRecent reaches (by the records' wall
 	// time at Open).
 	Recent time.Duration
-	Logger *slog.Logger // nil: discard
+	Log    *slog.Logger // nil: discard
 	// FlushAfter is how long a fragment run of an old kernel ('c', '+'
 	// flags) waits for its next fragment before it is sent as it is.
 	// Default 100 ms.
@@ -167,7 +167,7 @@ func Open(o Options) (*Reader, error) {
 }
 
 func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
-	r := &Reader{path: path, dev: dev, log: o.Logger, clock: clock, flushAfter: o.FlushAfter, bufSize: initialBuf}
+	r := &Reader{path: path, dev: dev, log: o.Log, clock: clock, flushAfter: o.FlushAfter, bufSize: initialBuf}
 	if o.Start == StartRecent {
 		wall, _ := clock()
 		r.since = wall.Add(-o.Recent)

@@ -83,7 +83,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // cancels it and returns the records and Run's error.
 func collect(t *testing.T, dev *fakeDevice, want int) (*Reader, []Record, error) {
 	t.Helper()
-	return collectWith(t, dev, Options{Logger: quietLogger(), FlushAfter: time.Millisecond}, want, 0)
+	return collectWith(t, dev, Options{Log: quietLogger(), FlushAfter: time.Millisecond}, want, 0)
 }
 
 // collectWith is collect with options, and after the want records it keeps
@@ -153,7 +153,7 @@ func TestRunOverrun(t *testing.T) {
 		step{rec: "6,150,999600000,-;second overrun\n"},
 	)
 	metric := prometheus.NewCounter(prometheus.CounterOpts{Name: "overruns"})
-	r, got, err := collectWith(t, dev, Options{Logger: quietLogger(), FlushAfter: time.Millisecond, Overruns: metric}, 5, 0)
+	r, got, err := collectWith(t, dev, Options{Log: quietLogger(), FlushAfter: time.Millisecond, Overruns: metric}, 5, 0)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run after cancel = %v; want context.Canceled", err)
 	}
@@ -225,7 +225,7 @@ func TestRunGrowsBufferOnEINVAL(t *testing.T) {
 
 func TestRunReadError(t *testing.T) {
 	dev := newFake(step{rec: "6,1,1,-;a"}, step{err: syscall.EIO})
-	r := newReader("/dev/kmsg", dev, Options{Logger: quietLogger()}, fixedClock)
+	r := newReader("/dev/kmsg", dev, Options{Log: quietLogger()}, fixedClock)
 	out := make(chan Record, 4)
 	err := r.Run(context.Background(), out)
 	if !errors.Is(err, syscall.EIO) {
@@ -239,7 +239,7 @@ func TestRunReadError(t *testing.T) {
 // A consumer that stops reading must not block cancellation.
 func TestRunCancelWhileSending(t *testing.T) {
 	dev := newFake(step{rec: "6,1,1,-;a"}, step{rec: "6,2,2,-;b"})
-	r := newReader("/dev/kmsg", dev, Options{Logger: quietLogger()}, fixedClock)
+	r := newReader("/dev/kmsg", dev, Options{Log: quietLogger()}, fixedClock)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan Record) // never read
 	done := make(chan error, 1)
@@ -257,7 +257,7 @@ func TestRunCancelWhileSending(t *testing.T) {
 
 func TestRunAfterClose(t *testing.T) {
 	dev := newFake()
-	r := newReader("/dev/kmsg", dev, Options{Logger: quietLogger()}, fixedClock)
+	r := newReader("/dev/kmsg", dev, Options{Log: quietLogger()}, fixedClock)
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestRunStartRecent(t *testing.T) {
 		step{rec: "3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago\n"},
 		step{rec: "6,4,999000000,-;one second ago\n"},
 	)
-	o := Options{Start: StartRecent, Recent: 2 * time.Minute, Logger: quietLogger(), FlushAfter: time.Millisecond}
+	o := Options{Start: StartRecent, Recent: 2 * time.Minute, Log: quietLogger(), FlushAfter: time.Millisecond}
 	_, got, _ := collectWith(t, dev, o, 3, 4*caughtUpWait)
 	want := []string{"3,3,900000000,-;Out of memory: Killed process 4121 (php-fpm8.2) 100 s ago", "6,4,999000000,-;one second ago"}
 	if !equal(lines(got[:2]), want) || got[0].CaughtUp || got[1].CaughtUp {
@@ -295,7 +295,7 @@ func TestRunStartRecent(t *testing.T) {
 
 // A reader started at the end has no buffer to catch up with: no mark.
 func TestRunStartEndSendsNoMark(t *testing.T) {
-	_, got, _ := collectWith(t, newFake(step{rec: "6,1,999000000,-;one\n"}), Options{Logger: quietLogger()}, 1, 4*caughtUpWait)
+	_, got, _ := collectWith(t, newFake(step{rec: "6,1,999000000,-;one\n"}), Options{Log: quietLogger()}, 1, 4*caughtUpWait)
 	if got[0].CaughtUp {
 		t.Fatalf("first record is a mark: %+v", got[0])
 	}
