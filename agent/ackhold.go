@@ -197,8 +197,8 @@ func (h *ackHold) release() {
 }
 
 // syncPositions writes the positions file every SyncInterval, right after a
-// hold was released, and once more when ctx ends, like
-// positions.Store.Run, but not while h holds.
+// hold was released, and once more when ctx ends, but not while h holds:
+// the one place positions are synced.
 //
 // A restarted agent reads a rotated generation it has no position for from
 // its start only when the generation changed after the positions file was

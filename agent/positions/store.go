@@ -13,7 +13,6 @@
 package positions
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,24 +239,6 @@ func (s *Store) Sync() error {
 		s.mu.Unlock()
 	}
 	return err
-}
-
-// Run calls Sync every interval until ctx ends, then once more. It returns
-// the error of that final Sync; errors of periodic syncs are retried on the
-// next tick and reported through onErr when it is not nil.
-func (s *Store) Run(ctx context.Context, every time.Duration, onErr func(error)) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return s.Sync()
-		case <-t.C:
-			if err := s.Sync(); err != nil && onErr != nil {
-				onErr(err)
-			}
-		}
-	}
 }
 
 func (s *Store) marshalLocked() ([]byte, error) {

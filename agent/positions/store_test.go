@@ -1,7 +1,6 @@
 package positions
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -289,54 +288,6 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-func TestRunSyncsPeriodicallyAndAtEnd(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "positions.json")
-	s := New(path)
-	k := key("/a", 1, "x")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, 5*time.Millisecond, func(err error) { t.Error(err) }) }()
-
-	s.Set(k, 10)
-	waitFor(t, func() bool {
-		s2, err := Open(path)
-		if err != nil {
-			return false
-		}
-		off, _ := s2.Get(k)
-		return off == 10
-	})
-
-	s.Set(k, 20)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if off, _ := s2.Get(k); off != 20 {
-		t.Errorf("after Run ended: offset %d, want 20 (final sync)", off)
-	}
-}
-
-// waitFor polls cond; it fails only if cond never holds within a generous
-// bound, so it does not time anything.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 2000 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("condition never became true")
-}
-
-// TestLinesRoundTrip: the line count saved with an offset comes back after
-// a reopen; an entry without one (an older file) loads with Lines 0, and a
-// count that cannot be (more lines than bytes) is refused.
 func TestLinesRoundTrip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "positions.json")
 	s := New(p)
