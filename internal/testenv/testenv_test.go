@@ -39,16 +39,18 @@ func require(t *testing.T, needs ...Need) *fakeTB {
 
 func TestRequire(t *testing.T) {
 	met := Need{OK: true, What: "met", Hint: "nothing"}
-	a := Need{What: "a", Hint: "apt-get install ab"}
-	b := Need{What: "b", Hint: "apt-get install ab"}
+	a := Need{What: "a", Pkg: "pa"}
+	b := Need{What: "b", Pkg: "pb"}
+	a2 := Need{What: "a2", Pkg: "pa"}
 	c := Need{What: "c", Hint: "run as root"}
+	c2 := Need{What: "c2", Hint: "run as root"}
 
 	t.Setenv("ORIGIN_AGENT_E2E", "")
 	if f := require(t, met, met); f.skipped != "" || f.failed != "" {
 		t.Errorf("all met: skipped %q, failed %q", f.skipped, f.failed)
 	}
-	f := require(t, a, met, b, c)
-	want := "needs a, b, c (apt-get install ab; run as root)"
+	f := require(t, a, met, b, c, a2, c2)
+	want := "needs a, b, c, a2, c2 (run as root; apt-get install pa pb)"
 	if f.failed != "" || !strings.HasPrefix(f.skipped, want) {
 		t.Errorf("without ORIGIN_AGENT_E2E: skipped %q, failed %q; want a skip %q", f.skipped, f.failed, want)
 	}
@@ -57,7 +59,7 @@ func TestRequire(t *testing.T) {
 	if f := require(t, met); f.skipped != "" || f.failed != "" {
 		t.Errorf("all met under ORIGIN_AGENT_E2E=1: skipped %q, failed %q", f.skipped, f.failed)
 	}
-	f = require(t, a, met, b, c)
+	f = require(t, a, met, b, c, a2, c2)
 	if f.skipped != "" || !strings.Contains(f.failed, want) {
 		t.Errorf("under ORIGIN_AGENT_E2E=1: skipped %q, failed %q; want a failure %q", f.skipped, f.failed, want)
 	}
@@ -95,11 +97,11 @@ func TestNeeds(t *testing.T) {
 		{"sysctl other value", Sysctl("kernel.ostype", "Plan 9"), false},
 		{"missing sysctl", Sysctl("kernel.origin_agent_none", "1"), false},
 	} {
-		if c.need.OK != c.ok || c.need.What == "" || c.need.Hint == "" {
-			t.Errorf("%s: %+v, want OK=%v with what and hint", c.name, c.need, c.ok)
+		if c.need.OK != c.ok || c.need.What == "" || (c.need.Hint == "" && c.need.Pkg == "") {
+			t.Errorf("%s: %+v, want OK=%v with what and a package or hint", c.name, c.need, c.ok)
 		}
 	}
-	if n := Command("nginx", "nginx"); n.What != "nginx" || n.Hint != "apt-get install nginx" {
+	if n := Command("nginx", "nginx"); n.What != "nginx" || n.Pkg != "nginx" {
 		t.Errorf("Command: %+v", n)
 	}
 	if n := Sysctl("kernel.dmesg_restrict", "1"); n.What != "kernel.dmesg_restrict=1" || n.Hint != "sysctl -w kernel.dmesg_restrict=1" {
