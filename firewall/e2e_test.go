@@ -10,35 +10,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// e2eOrSkip skips unless root and the tools exist; with ORIGIN_AGENT_E2E=1
-// it fails instead of skipping.
-func e2eOrSkip(t *testing.T, tools ...string) {
-	t.Helper()
-	must := os.Getenv("ORIGIN_AGENT_E2E") == "1"
-	fail := func(why string) {
-		if must {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but %s", why)
-		}
-		t.Skipf("skipping end-to-end test: %s (run as root with iproute2 and iptables, or set ORIGIN_AGENT_E2E=1 to require it)", why)
-	}
-	if os.Geteuid() != 0 {
-		fail("not root")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			fail(tool + " not installed")
-		}
-	}
-}
+	"github.com/origin-agent/origin-agent/internal/testenv"
+)
 
 // TestSystemListerNamespace loads a ruleset with iptables-restore into a
 // network namespace made for the test, reads it back through the
 // go-iptables-backed SystemLister (via wrapper scripts that run iptables in
 // the namespace), and evaluates it.
 func TestSystemListerNamespace(t *testing.T) {
-	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-restore", "ipset")
+	testenv.Require(t, testenv.Root(), testenv.Command("ip", "iproute2"), testenv.Command("iptables", "iptables"),
+		testenv.Command("ip6tables", "iptables"), testenv.Command("iptables-restore", "iptables"), testenv.Command("ipset", "ipset"))
 	ns := fmt.Sprintf("oa-fw-%d", os.Getpid())
 	run := func(args ...string) {
 		t.Helper()

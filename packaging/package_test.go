@@ -36,8 +36,13 @@ func need(t *testing.T, root bool, tools ...string) {
 	if root {
 		needs = append(needs, testenv.Root())
 	}
+	pkgs := map[string]string{"promtool": "prometheus", "amtool": "prometheus-alertmanager", "systemd-analyze": "systemd", "dpkg-deb": "dpkg"}
 	for _, tool := range tools {
-		needs = append(needs, testenv.Command(tool, tool))
+		pkg := pkgs[tool]
+		if pkg == "" {
+			pkg = tool
+		}
+		needs = append(needs, testenv.Command(tool, pkg))
 	}
 	testenv.Require(t, needs...)
 }

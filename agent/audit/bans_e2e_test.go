@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestBansCloudflareEndToEnd: in the lab's namespaces, real ipsets and
@@ -15,7 +17,7 @@ import (
 // the printed fix, run as printed, lets the edge in again and the check
 // passes.
 func TestBansCloudflareEndToEnd(t *testing.T) {
-	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-save", "ipset", "nft", "nginx", "curl", "openssl", "go")
+	testenv.Require(t, labNeeds(testenv.Command("ipset", "ipset"), testenv.Command("nft", "nftables"))...)
 	l := newLab(t)
 	path := "PATH=" + os.Getenv("PATH")
 	ban := func(t *testing.T, doc auditDoc) (status, summary string, fix []string) {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/origin-agent/origin-agent/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -165,7 +166,7 @@ func startEcho(t *testing.T, l *lab, name, addr string) {
 // --apply --restrict that goes through (data still flows), while new
 // connections from outside Cloudflare are dropped.
 func TestRestrictKeepsSSHSessions(t *testing.T) {
-	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-restore", "iptables-legacy", "nginx", "curl", "openssl", "go")
+	testenv.Require(t, labNeeds()...)
 	l := newLab(t)
 	noSSH := []string{"-u", "SSH_CONNECTION", "PATH=" + os.Getenv("PATH")}
 	before := l.save()

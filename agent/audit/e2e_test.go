@@ -18,25 +18,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
-func e2eOrSkip(t *testing.T, tools ...string) {
-	t.Helper()
-	must := os.Getenv("ORIGIN_AGENT_E2E") == "1"
-	fail := func(why string) {
-		if must {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but %s", why)
-		}
-		t.Skipf("skipping end-to-end test: %s (run as root with ip, iptables, nginx, curl and openssl, or set ORIGIN_AGENT_E2E=1 to require it)", why)
+// labNeeds is what newLab and the lab's helpers need (namespaces, the
+// legacy iptables, nginx with a self-signed certificate, the audit binary
+// built with go), and more that a test uses itself.
+func labNeeds(more ...testenv.Need) []testenv.Need {
+	needs := []testenv.Need{testenv.Root(), testenv.Command("ip", "iproute2"), testenv.Command("nginx", "nginx"),
+		testenv.Command("curl", "curl"), testenv.Command("openssl", "openssl"), testenv.Go()}
+	for _, tool := range []string{"iptables", "ip6tables", "iptables-restore", "iptables-save", "ip6tables-save", "iptables-legacy", "ip6tables-legacy"} {
+		needs = append(needs, testenv.Command(tool, "iptables"))
 	}
-	if os.Geteuid() != 0 {
-		fail("not root")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			fail(tool + " not installed")
-		}
-	}
+	return append(needs, more...)
 }
 
 type lab struct {
@@ -234,7 +229,7 @@ func readFile(p string) string {
 }
 
 func TestAuditEndToEnd(t *testing.T) {
-	e2eOrSkip(t, "ip", "iptables", "ip6tables", "iptables-restore", "iptables-legacy", "nginx", "curl", "openssl", "flock", "go")
+	testenv.Require(t, labNeeds(testenv.Command("flock", "util-linux"))...)
 	l := newLab(t)
 	path := "PATH=" + os.Getenv("PATH")
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/checks"
+	"github.com/origin-agent/origin-agent/internal/testenv"
 	"github.com/origin-agent/origin-agent/parsers"
 	"github.com/origin-agent/origin-agent/parsers/apache"
 	"github.com/origin-agent/origin-agent/parsers/apacheconf"
@@ -132,7 +133,7 @@ func lastLine(t *testing.T, file string) string {
 }
 
 func TestLogFormatFixNginxEndToEnd(t *testing.T) {
-	e2eOrSkip(t, "nginx", "curl")
+	testenv.Require(t, testenv.Root(), testenv.Command("nginx", "nginx"), testenv.Command("curl", "curl"))
 	dir := t.TempDir()
 	port, backend := freePort(t), freePort(t)
 	conf := filepath.Join(dir, "nginx.conf")
@@ -199,11 +200,8 @@ http {
 }
 
 func TestLogFormatFixApacheEndToEnd(t *testing.T) {
-	e2eOrSkip(t, "apache2", "curl")
 	mpm := "/usr/lib/apache2/modules/mod_mpm_event.so"
-	if _, err := os.Stat(mpm); err != nil {
-		t.Skip("no " + mpm)
-	}
+	testenv.Require(t, testenv.Root(), testenv.Command("apache2", "apache2"), testenv.File(mpm, "apache2"), testenv.Command("curl", "curl"))
 	dir := t.TempDir()
 	port := freePort(t)
 	conf := filepath.Join(dir, "apache2.conf")

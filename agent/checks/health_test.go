@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func TestFileGrant(t *testing.T) {
@@ -26,9 +28,7 @@ func TestFileGrant(t *testing.T) {
 	}
 	// A file its group may read: the group is the grant.
 	grp, err := user.LookupGroup("adm")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and group adm to chown a file to it")
-	}
+	testenv.Require(t, testenv.Root(), testenv.Need{OK: err == nil, What: "group adm", Hint: "groupadd adm"}) // to chown a file to it
 	gid, _ := strconv.Atoi(grp.Gid)
 	shared := filepath.Join(dir, "access.log")
 	if err := os.WriteFile(shared, nil, 0o640); err != nil {

@@ -8,24 +8,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestRealBinaries runs discovery with the real nginx (`nginx -T`) on a
 // configuration the test writes, and a php-fpm configuration that the real
 // php-fpm accepts (`php-fpm -t`). Under ORIGIN_AGENT_E2E=1 it must run.
 func TestRealBinaries(t *testing.T) {
-	e2e := os.Getenv("ORIGIN_AGENT_E2E") == "1"
-	nginxBin, err := exec.LookPath("nginx")
-	fpmBin, err2 := findFPM()
-	if err != nil || err2 != nil {
-		if e2e {
-			t.Fatalf("ORIGIN_AGENT_E2E=1 but nginx (%v) or php-fpm (%v) is missing", err, err2)
-		}
-		t.Skip("nginx or php-fpm not installed")
+	fpmBin, err := findFPM()
+	if err != nil {
+		fpmBin = "php-fpm"
 	}
-	if os.Geteuid() != 0 && !e2e {
-		t.Skip("nginx -T needs root to test the configuration")
-	}
+	// nginx -T needs root to test the configuration.
+	testenv.Require(t, testenv.Root(), testenv.Command("nginx", "nginx"), testenv.Command(fpmBin, "php-fpm"))
+	nginxBin, _ := exec.LookPath("nginx")
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -158,9 +160,7 @@ func TestAnalyzeSinceUntilAndGap(t *testing.T) {
 // TestAnalyzeUnreadable runs the real binary as an unprivileged user on a
 // file only root may read: exit 2 and a message naming the file.
 func TestAnalyzeUnreadable(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to switch to an unprivileged user")
-	}
+	testenv.Require(t, testenv.Root(), testenv.Go()) // root, to switch to an unprivileged user
 	bin := filepath.Join(t.TempDir(), "origin-agent")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -7,15 +7,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestBashCompletion sources the generated script in a real bash and asks
 // it for completions the way bash does.
 func TestBashCompletion(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not installed")
-	}
+	testenv.Require(t, testenv.Command("bash", "bash"))
+	bash, _ := exec.LookPath("bash")
 	code, script, stderr := runCLI("__completion", "bash")
 	if code != exitOK {
 		t.Fatalf("__completion bash: exit %d, %s", code, stderr)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // expectations reads examples/expected.txt: "<case> <cause>..." per line,
@@ -157,20 +159,10 @@ func TestExamplesFresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the real-server run")
 	}
-	need := []string{"nginx", "php-fpm8.2", "apache2", "curl"}
-	var missing []string
-	for _, b := range need {
-		if _, err := exec.LookPath(b); err != nil {
-			missing = append(missing, b)
-		}
-	}
-	if os.Geteuid() != 0 || len(missing) > 0 {
-		msg := "needs root and " + strings.Join(need, ", ") + " (missing: " + strings.Join(missing, ", ") + ")"
-		if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-			t.Fatal("ORIGIN_AGENT_E2E=1 but " + msg)
-		}
-		t.Skip(msg)
-	}
+	// generate.sh's preflight: the servers, an app server in python3, ss,
+	// pgrep.
+	testenv.Require(t, append(realServers(), testenv.Command("python3", "python3"), testenv.Command("ss", "iproute2"),
+		testenv.Command("pgrep", "procps"))...)
 	out := t.TempDir()
 	// The Cloudflare timeout scenario waits out 100 s: it runs beside the
 	// others, in its own generate.sh (own ports, temp dir and cgroup).

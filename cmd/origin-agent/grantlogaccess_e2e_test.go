@@ -23,7 +23,7 @@ import (
 // file to that user, and again to nobody else.
 func TestGrantLogAccessSurvivesLogrotate(t *testing.T) {
 	testenv.Require(t, testenv.Root(), testenv.Command("php-fpm8.2", "php8.2-fpm"),
-		testenv.Command("logrotate", "logrotate"), testenv.Command("getfacl", "acl"), testenv.Command("go", "golang"))
+		testenv.Command("logrotate", "logrotate"), testenv.Command("getfacl", "acl"), testenv.Go())
 	const svcUID, svcGID = 65534, 65534 // nobody: the "service user"
 	stranger := &syscall.Credential{Uid: 65533, Gid: 65533}
 	service := &syscall.Credential{Uid: svcUID, Gid: svcGID}

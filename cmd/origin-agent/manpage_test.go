@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func TestParseHelp(t *testing.T) {
@@ -121,10 +123,7 @@ func TestManPage(t *testing.T) {
 	if strings.Contains(page, ".SS \"__") || strings.Contains(page, "write the bash or zsh completion") {
 		t.Errorf("man page shows a hidden command:\n%s", page)
 	}
-	if _, err := exec.LookPath("groff"); err != nil {
-		t.Log("groff not installed: roff syntax not checked")
-		return
-	}
+	testenv.Require(t, testenv.Command("groff", "groff-base")) // the roff syntax, last
 	cmd := exec.Command("groff", "-man", "-ww", "-z")
 	cmd.Stdin = strings.NewReader(page)
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
 	"github.com/origin-agent/origin-agent/internal/receivers"
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // TestRunAlertmanagerE2E: `origin-agent run` with an alertmanager sink and
@@ -20,9 +20,7 @@ import (
 // within 10 s of the first 502; the latency is logged, not asserted), and
 // the alert is resolved once the incident closes.
 func TestRunAlertmanagerE2E(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("needs the go command to build the agent")
-	}
+	testenv.Require(t, testenv.Go()) // to build the agent
 	am := receivers.StartAlertmanager(t)
 	bin := buildAgent(t)
 	dir := t.TempDir()

@@ -13,37 +13,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // requireE2E skips the test unless it runs as root with the real servers
 // installed; under ORIGIN_AGENT_E2E=1 (CI) a missing piece is a failure.
 func requireE2E(t *testing.T) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"nginx", "php-fpm8.2", "apache2", "curl", "go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if _, err := os.Stat("/usr/lib/apache2/modules/mod_proxy_fcgi.so"); err != nil {
-		missing = append(missing, "mod_proxy_fcgi")
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1 but this end-to-end test lacks %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("end-to-end test of `origin-agent run` needs %s (apt-get install nginx apache2 php8.2-fpm curl; run as root; ORIGIN_AGENT_E2E=1 makes this a failure)",
-		strings.Join(missing, ", "))
+	testenv.Require(t, append(realServers(), testenv.File("/usr/lib/apache2/modules/mod_proxy_fcgi.so", "apache2"), testenv.Go())...)
+}
+
+// realServers is what the tests that run the real nginx, php-fpm and
+// apache (and curl against them) need.
+func realServers() []testenv.Need {
+	return []testenv.Need{testenv.Root(), testenv.Command("nginx", "nginx"), testenv.Command("php-fpm8.2", "php8.2-fpm"),
+		testenv.Command("apache2", "apache2"), testenv.Command("curl", "curl")}
 }
 
 // buildAgent builds the real binary into a directory every user may read

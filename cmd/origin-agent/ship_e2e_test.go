@@ -23,6 +23,7 @@ import (
 	"github.com/origin-agent/origin-agent/agent/finding"
 	"github.com/origin-agent/origin-agent/agent/sink/spool"
 	"github.com/origin-agent/origin-agent/internal/receivers"
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 // shipReceived is one message as rsyslog parsed it.
@@ -277,7 +278,7 @@ func TestShipOutageE2E(t *testing.T) {
 		t.Skip("the outage test runs for 30-90 s")
 	}
 	outage := 15 * time.Second
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
+	if testenv.E2E() {
 		outage = 60 * time.Second
 	}
 	if v := os.Getenv("ORIGIN_AGENT_OUTAGE"); v != "" {

@@ -18,9 +18,11 @@ import (
 const RsyslogTemplate = `template(name="t" type="string" string="%msgid%|%structured-data%|%app-name%|%hostname%|%msg%\n")`
 
 // rsyslogd and its TLS driver, from Debian's rsyslog and rsyslog-gnutls.
+// rsyslogd loads its modules from the multiarch library directory
+// (x86_64-linux-gnu, aarch64-linux-gnu, ...): any architecture's will do.
 const (
 	rsyslogd    = "/usr/sbin/rsyslogd"
-	rsyslogGTLS = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"
+	rsyslogGTLS = "/usr/lib/*/rsyslog/lmnsd_gtls.so"
 )
 
 // RequireRsyslog skips t without rsyslogd (and, with tls, without its GnuTLS

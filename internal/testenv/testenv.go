@@ -16,11 +16,12 @@ import (
 // E2E reports whether end-to-end tests must run (ORIGIN_AGENT_E2E=1).
 func E2E() bool { return os.Getenv("ORIGIN_AGENT_E2E") == "1" }
 
-// Need is one requirement: OK says whether it is met, What names it and
-// Hint says how to meet it.
+// Need is one requirement: OK says whether it is met, What names it, Pkg
+// is the Debian package that meets it, or Hint says how to.
 type Need struct {
 	OK   bool
 	What string
+	Pkg  string
 	Hint string
 }
 
@@ -37,20 +38,55 @@ func Command(name, pkg string) Need {
 	} else {
 		_, err = exec.LookPath(name)
 	}
-	return Need{OK: err == nil, What: name, Hint: "apt-get install " + pkg}
+	return Need{OK: err == nil, What: name, Pkg: pkg}
 }
 
-// File requires a file (a module, a library, a device).
+// File requires a file (a module, a library, a device). path may be a
+// glob pattern, for the multiarch directories Debian installs libraries
+// and modules into (/usr/lib/*/rsyslog): any match will do.
 func File(path, pkg string) Need {
-	_, err := os.Stat(path)
-	return Need{OK: err == nil, What: path, Hint: "apt-get install " + pkg}
+	return Need{OK: exists(path), What: path, Pkg: pkg}
+}
+
+// Go requires the go command, for tests that build the agent. go test puts
+// its own GOROOT/bin first on PATH: only a test binary run by hand may
+// lack it.
+func Go() Need {
+	_, err := exec.LookPath("go")
+	return Need{OK: err == nil, What: "go", Hint: "put the go command on PATH"}
+}
+
+// Kernel requires a kernel feature that shows as a file under /proc or
+// /sys (/proc/pressure/memory for PSI); hint says how to turn it on.
+func Kernel(path, hint string) Need {
+	return Need{OK: exists(path), What: path, Hint: hint}
+}
+
+// Sysctl requires a kernel parameter to hold a value
+// (kernel.dmesg_restrict=1).
+func Sysctl(name, want string) Need {
+	b, err := os.ReadFile(filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/")))
+	ok := err == nil && strings.TrimSpace(string(b)) == want
+	return Need{OK: ok, What: name + "=" + want, Hint: "sysctl -w " + name + "=" + want}
+}
+
+// exists reports whether a path, or any match of a glob pattern, exists.
+func exists(pattern string) bool {
+	m, _ := filepath.Glob(pattern)
+	for _, p := range m {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Require skips t unless every need is met; under ORIGIN_AGENT_E2E=1 it
-// fails instead. The message lists all that is missing at once.
+// fails instead. The message lists all that is missing at once, and one
+// apt-get command for the packages.
 func Require(t testing.TB, needs ...Need) {
 	t.Helper()
-	var missing, hints []string
+	var missing, hints, pkgs []string
 	for _, n := range needs {
 		if n.OK {
 			continue
@@ -59,9 +95,15 @@ func Require(t testing.TB, needs ...Need) {
 		if n.Hint != "" && !contains(hints, n.Hint) {
 			hints = append(hints, n.Hint)
 		}
+		if n.Pkg != "" && !contains(pkgs, n.Pkg) {
+			pkgs = append(pkgs, n.Pkg)
+		}
 	}
 	if len(missing) == 0 {
 		return
+	}
+	if len(pkgs) > 0 {
+		hints = append(hints, "apt-get install "+strings.Join(pkgs, " "))
 	}
 	msg := "needs " + strings.Join(missing, ", ")
 	if len(hints) > 0 {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func TestTakeWithPSI(t *testing.T) {
@@ -68,9 +70,7 @@ func TestTakeBadPSI(t *testing.T) {
 }
 
 func TestTakeRealHost(t *testing.T) {
-	if _, err := os.Stat("/proc/pressure/memory"); err != nil {
-		t.Skip("no PSI on this kernel")
-	}
+	testenv.Require(t, testenv.Kernel("/proc/pressure/memory", "boot with psi=1: Debian's kernel has PSI off by default"))
 	snap, err := Sampler{}.Take(context.Background())
 	if err != nil {
 		t.Fatal(err)

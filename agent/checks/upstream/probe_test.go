@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/origin-agent/origin-agent/internal/testenv"
 )
 
 func TestProbeUnix(t *testing.T) {
@@ -84,7 +86,7 @@ func TestProbeTCP(t *testing.T) {
 func TestProbeTCP6(t *testing.T) {
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		testenv.Require(t, testenv.Need{What: "IPv6 loopback (" + err.Error() + ")", Hint: "sysctl -w net.ipv6.conf.lo.disable_ipv6=0"})
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port

@@ -15,15 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("ORIGIN_AGENT_E2E") == "1" {
-		t.Fatalf("ORIGIN_AGENT_E2E=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
+	"github.com/origin-agent/origin-agent/internal/testenv"
+)
 
 // TestHelperAllocate is the process the cgroup kills: it touches 200 MB.
 func TestHelperAllocate(t *testing.T) {
@@ -42,13 +36,11 @@ func TestHelperAllocate(t *testing.T) {
 }
 
 func TestOOMKillSeen(t *testing.T) {
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root to create a memory cgroup")
-	}
+	testenv.Require(t, testenv.Root()) // to create a memory cgroup
 	name := fmt.Sprintf("oomwatch-test-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	tg := ForCgroup(DefaultRoot, "test", name)
 	if err := os.Mkdir(tg.Cgroup, 0o755); err != nil {
-		skipOrFail(t, "no writable memory cgroup: %v", err)
+		testenv.Require(t, testenv.Need{What: "a writable memory cgroup (" + err.Error() + ")", Hint: "mount the memory controller read-write"})
 	}
 	t.Cleanup(func() { removeCgroup(t, tg.Cgroup) })
 	limits := [][2]string{{"memory.limit_in_bytes", "33554432"}, {"memory.memsw.limit_in_bytes", "33554432"}}
