@@ -63,6 +63,16 @@ func TestRequire(t *testing.T) {
 	if f.skipped != "" || !strings.Contains(f.failed, want) {
 		t.Errorf("under ORIGIN_AGENT_E2E=1: skipped %q, failed %q; want a failure %q", f.skipped, f.failed, want)
 	}
+
+	// A kernel setting CI cannot install skips even there, unless
+	// something installable is missing too.
+	psi := Need{What: "/proc/pressure/memory", Hint: "boot with psi=1", Machine: true}
+	if f := require(t, met, psi); f.failed != "" || !strings.Contains(f.skipped, "/proc/pressure/memory") {
+		t.Errorf("machine need under ORIGIN_AGENT_E2E=1: skipped %q, failed %q; want a skip", f.skipped, f.failed)
+	}
+	if f := require(t, psi, a); f.skipped != "" || !strings.Contains(f.failed, "/proc/pressure/memory, a") {
+		t.Errorf("machine and package needs under ORIGIN_AGENT_E2E=1: skipped %q, failed %q; want a failure", f.skipped, f.failed)
+	}
 }
 
 func TestNeeds(t *testing.T) {

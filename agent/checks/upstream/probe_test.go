@@ -86,7 +86,7 @@ func TestProbeTCP(t *testing.T) {
 func TestProbeTCP6(t *testing.T) {
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		testenv.Require(t, testenv.Need{What: "IPv6 loopback (" + err.Error() + ")", Hint: "sysctl -w net.ipv6.conf.lo.disable_ipv6=0"})
+		testenv.Require(t, testenv.Need{What: "IPv6 loopback (" + err.Error() + ")", Hint: "sysctl -w net.ipv6.conf.lo.disable_ipv6=0", Machine: true})
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
