@@ -339,6 +339,10 @@ php_admin_value[memory_limit] = -1`)
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The OOM scenario's kernel lines came through the kmsg source.
+	if v, ok := metricValue(m, `origin_agent_source_inputs_total{source="kmsg"}`); !ok || v < 1 {
+		t.Errorf("origin_agent_source_inputs_total{source=\"kmsg\"} = %v (present %v), want the OOM kill's records counted", v, ok)
+	}
 	if v, _ := metricValue(m, fmt.Sprintf(`origin_agent_lines_read_total{path=%q,type="nginx_access"}`, o.path("access.log"))); v < 50 {
 		t.Errorf("lines read from the access log: %v, want the healthy traffic (>= 50)", v)
 	}
