@@ -117,9 +117,10 @@ type Reader struct {
 	clock      clockFunc
 	flushAfter time.Duration
 	bufSize    int
-	since      time.Time          // StartRecent: records before it are skipped (Run's goroutine only)
-	replay     bool               // not StartEnd: send a CaughtUp record after the buffer
-	replayed   chan struct{}      // closed when Input converts the CaughtUp record; nil unless replay
+	since      time.Time // StartRecent: records before it are skipped (Run's goroutine only)
+	// replayed is nil at StartEnd; otherwise Run sends a CaughtUp record
+	// after the buffer, and Input closes replayed when it converts it.
+	replayed   chan struct{}
 	metric     prometheus.Counter // Options.Overruns
 	replayOnce sync.Once
 
@@ -172,8 +173,7 @@ func newReader(path string, dev device, o Options, clock clockFunc) *Reader {
 		wall, _ := clock()
 		r.since = wall.Add(-o.Recent)
 	}
-	r.replay = o.Start != StartEnd
-	if r.replay {
+	if o.Start != StartEnd {
 		r.replayed = make(chan struct{})
 	}
 	r.metric = o.Overruns
@@ -259,7 +259,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- Record) error {
 			sendErr = ctx.Err()
 		}
 	}
-	replaying := r.replay
+	replaying := r.replayed != nil
 	caughtUp := func() {
 		replaying = false
 		select {
