@@ -44,10 +44,11 @@ func (c *Periodic) Run(ctx context.Context) []checks.Check {
 	if c.Now != nil {
 		now = c.Now
 	}
-	if t := now(); !c.last.IsZero() && t.Sub(c.last) < c.Every {
+	t := now()
+	if !c.last.IsZero() && t.Sub(c.last) < c.Every {
 		return c.keep
 	}
-	c.last = now()
+	c.last = t
 	if c.Manage != nil {
 		m := *c.Manage
 		m.Out = io.Discard
