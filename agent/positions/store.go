@@ -6,10 +6,10 @@
 // (stateown.WriteFile's way: renameio's temporary file in the same
 // directory, mode 0600, fsync, rename, fsync of the directory), so a crash
 // at any moment leaves either the old or the new file, never a torn one.
-// Run syncs periodically and once more when its context ends; the agent
-// uses its own loop instead (Agent.syncPositions), which also pauses while
-// an incident holds the commits (see package source, "Positions: commit,
-// then sync"). All methods are safe for concurrent use.
+// The agent calls Sync from one loop (Agent.syncPositions), periodically,
+// once more at stop, and not while an incident holds the commits (see
+// package source, "Positions: commit, then sync"). All methods are safe
+// for concurrent use.
 package positions
 
 import (
