@@ -198,7 +198,7 @@ func (c *Correlator) Observe(in *Input) {
 		c.advance()
 		return
 	}
-	s := signal{t: t, typ: in.Type, ev: ev.Clone(), evd: c.evidence(in, t)}
+	s := signal{t: t, typ: in.Type, ev: ev.Clone(), evd: EvidenceOf(in, t)}
 	if ev.Kind == parsers.KindProxy {
 		if f, ok := familyOf(ev); ok {
 			s.fam = f
@@ -531,7 +531,7 @@ func (c *Correlator) gatewayOf(in *Input, t time.Time) gateway {
 		apache:  in.Type == parsers.TypeApacheAccess,
 		host:    string(ev.Host),
 		path:    pathOf(ev.URI, ev.Request),
-		evd:     c.evidence(in, t),
+		evd:     EvidenceOf(in, t),
 		site:    in.Site,
 		logName: logName(in.Path),
 		cfRay:   len(ev.CFRay) > 0 && !bytes.Equal(ev.CFRay, []byte("-")),
@@ -578,7 +578,10 @@ func (c *Correlator) pseudoGateway(s signal, in *Input) gateway {
 	}
 }
 
-func (c *Correlator) evidence(in *Input, t time.Time) Evidence {
+// EvidenceOf cites in's line at time t: its text (at most maxEvidenceTxt
+// bytes, valid UTF-8), its line number, or its byte offset where the
+// number is unknown (DESIGN: evidence[].line).
+func EvidenceOf(in *Input, t time.Time) Evidence {
 	txt := in.Text
 	if len(txt) > maxEvidenceTxt {
 		txt = txt[:maxEvidenceTxt]

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/origin-agent/origin-agent/agent/correlate"
@@ -86,18 +85,6 @@ func (w *Pools) state(pool string) *poolState {
 	return s
 }
 
-func lineEvidence(in *correlate.Input, t time.Time) correlate.Evidence {
-	txt := in.Text
-	if len(txt) > 2048 {
-		txt = txt[:2048]
-	}
-	off := in.Offset // cited only where the line number is unknown (DESIGN: evidence[].line)
-	if in.Line > 0 {
-		off = 0
-	}
-	return correlate.Evidence{Time: t, Path: in.Path, Line: in.Line, Offset: off, Text: strings.ToValidUTF8(string(txt), "\uFFFD")}
-}
-
 // Observe looks at one php-fpm line; it returns the early-warning finding
 // when a pool turns saturated.
 func (w *Pools) Observe(in *correlate.Input) (finding.Finding, bool) {
@@ -126,7 +113,7 @@ func (w *Pools) Observe(in *correlate.Input) (finding.Finding, bool) {
 		}
 		sc.n++
 		sc.last = t
-		sc.evd = lineEvidence(in, t)
+		sc.evd = correlate.EvidenceOf(in, t)
 		return finding.Finding{}, false
 	}
 	s.warnings++
@@ -139,7 +126,7 @@ func (w *Pools) Observe(in *correlate.Input) (finding.Finding, bool) {
 	}
 	s.first = t
 	s.warnings = 1
-	s.evidence = []correlate.Evidence{lineEvidence(in, t)}
+	s.evidence = []correlate.Evidence{correlate.EvidenceOf(in, t)}
 	summary, fix := s.describe(t)
 	if sc, _ := s.slowest(t); sc != nil {
 		s.evidence = append(s.evidence, sc.evd)
